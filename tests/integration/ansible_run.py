@@ -1,0 +1,90 @@
+"""Run small playbooks through ansible-playbook and read every task result back (ansible.posix.json callback)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = ROOT.parent / "shared"
+BIN = Path(sys.executable).parent
+
+
+def ansible_env(tmp: Path, **extra: str) -> dict[str, str]:
+    """An environment that isolates one ansible run (its own TMPDIR and ANSIBLE_HOME) and pins the interpreter."""
+    env = dict(os.environ)
+    env.update(
+        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+        ANSIBLE_HOME=str(tmp / "ansible-home"),
+        ANSIBLE_LOCAL_TEMP=str(tmp / "ansible-tmp"),
+        TMPDIR=str(tmp),
+        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_FORCE_COLOR="0",
+    )
+    env.update(extra)
+    return env
+
+
+class Run:
+    """The outcome of one ansible-playbook run: return code, output and per-task results of one host."""
+
+    def __init__(self, proc: subprocess.CompletedProcess, host: str):
+        self.rc = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+        self.data = json.loads(proc.stdout[proc.stdout.index("{") :]) if "{" in proc.stdout else {}
+        self.host = host
+
+    @property
+    def results(self) -> list[dict]:
+        out = []
+        for play in self.data.get("plays", []):
+            for task in play.get("tasks", []):
+                result = task.get("hosts", {}).get(self.host)
+                if result is not None:
+                    result = dict(result)
+                    result["_task"] = task["task"]["name"]
+                    out.append(result)
+        return out
+
+    def task(self, name: str) -> dict:
+        for result in self.results:
+            if result["_task"] == name:
+                return result
+        raise KeyError(f"no task {name!r} in {[r['_task'] for r in self.results]}\n{self.stderr[-2000:]}")
+
+    @property
+    def stats(self) -> dict:
+        return self.data.get("stats", {}).get(self.host, {})
+
+
+def run_tasks(tasks: list[dict], module_defaults: dict | None = None, args: tuple[str, ...] = (), env=None) -> Run:
+    """Run ``tasks`` on localhost with the collection's module defaults; never raises on task failure."""
+    play = {
+        "name": "test",
+        "hosts": "localhost",
+        "gather_facts": False,
+        "module_defaults": {"group/fateops.kubefate.kubefate": module_defaults or {}},
+        "tasks": tasks,
+    }
+    with tempfile.TemporaryDirectory(prefix="fateops-play-") as tmp:
+        path = Path(tmp) / "play.yml"
+        path.write_text(yaml.safe_dump([play], sort_keys=False))
+        run_env = ansible_env(Path(tmp), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", **(env or {}))
+        proc = subprocess.run(
+            [str(BIN / "ansible-playbook"), str(path), *args],
+            cwd=ROOT,
+            env=run_env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+    return Run(proc, "localhost")
