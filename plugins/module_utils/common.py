@@ -34,7 +34,8 @@ WAIT_ARG_SPEC = dict(
     wait_sleep=dict(type="int", default=5),
 )
 
-#: A running job whose record has not moved for this long is no longer being worked on.
+#: A running job whose record has not moved for this long (or for half the wait, if shorter) is no longer
+#: being worked on: KubeFATE rewrites an install job's state every second and an update job's every 5 s.
 STALE_JOB_SECONDS = 60
 
 
@@ -187,7 +188,7 @@ def wait_job(client, uuid, timeout, sleep, clock=time.monotonic, pause=time.slee
         now = clock()
         if now >= deadline:
             idle = now - last_change[1]
-            if idle >= STALE_JOB_SECONDS:
+            if idle >= min(STALE_JOB_SECONDS, timeout / 2):
                 reason = (
                     f"is still {status} but has not changed for {int(idle)}s: KubeFATE is no longer working on "
                     "it (the server restarted?) and it will never finish; check the cluster with "

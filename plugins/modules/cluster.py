@@ -153,7 +153,7 @@ duration:
   description: Seconds the task spent waiting for the job.
   returned: when O(wait) waited for a job
   type: float
-action:
+operation:
   description: What the task did or, in check mode, would do.
   returned: always
   type: str
@@ -270,7 +270,7 @@ class ClusterRunner:
     def __init__(self, module):
         self.module = module
         self.client = module.client
-        self.result = {"changed": False, "uuid": "", "action": "none"}
+        self.result = {"changed": False, "uuid": "", "operation": "none"}
         self.started = None
 
     # ----------------------------------------------------------- helpers
@@ -325,7 +325,7 @@ class ClusterRunner:
             self.finish(
                 f"cluster {name}: {job.get('method')} job {short(job['uuid'])} already {job.get('status')}; "
                 "not starting another",
-                action="in_flight",
+                operation="in_flight",
             )
         self.wait(job)
         return True
@@ -361,7 +361,7 @@ class ClusterRunner:
 
     def install(self, args, desired, waited):
         module, name = self.module, args["name"]
-        self.result["action"] = "install"
+        self.result["operation"] = "install"
         if module._diff:
             self.result["diff"] = {"before": "", "after": as_yaml(desired), "after_header": f"{name} (cluster.yaml)"}
         if module.check_mode:
@@ -396,7 +396,7 @@ class ClusterRunner:
         if same_chart and specs_equal(desired, stored):
             note = " (after waiting for the job in flight)" if waited else ""
             return self.finish(f"cluster {name} is up to date ({existing.get('status')}){note}")
-        self.result["action"] = "upgrade" if not same_chart else "update"
+        self.result["operation"] = "upgrade" if not same_chart else "update"
         if module._diff:
             self.result["diff"] = {
                 "before": as_yaml(stored),
@@ -410,13 +410,13 @@ class ClusterRunner:
                 f"; {what}" if what else ""
             )
         if module.check_mode:
-            self.finish(f"cluster {name} would be {self.result['action']}d: {what}", changed=True)
+            self.finish(f"cluster {name} would be {self.result['operation']}d: {what}", changed=True)
         args["Keep_upgrade_job"] = bool(module.params["keep_upgrade_job"])
         try:
             job = self.client.update_cluster(args)
         except KubefateError as exc:
             if NO_CHANGE_TEXT in exc.server_text:
-                self.result["action"] = "none"
+                self.result["operation"] = "none"
                 return self.finish(f"cluster {name} is up to date (KubeFATE: {NO_CHANGE_TEXT})")
             self.fail(f"cluster {name}: update refused: {exc.server_text or exc}")
         self.result["changed"] = True
@@ -424,7 +424,7 @@ class ClusterRunner:
         if module.params["wait"]:
             job = self.wait(job)
             self.result["cluster"] = public_cluster(self.client.get_cluster(existing["uuid"]))
-        self.finish(f"cluster {name} {self.result['action']}d ({what}), {self.outcome(job)}")
+        self.finish(f"cluster {name} {self.result['operation']}d ({what}), {self.outcome(job)}")
 
     # ----------------------------------------------------------- absent
     def absent(self):
@@ -450,7 +450,7 @@ class ClusterRunner:
         if not cluster or cluster.get("status") == "Deleted":
             return self.finish(f"cluster {label} is absent")
         self.result["uuid"] = cluster["uuid"]
-        self.result["action"] = "delete"
+        self.result["operation"] = "delete"
         if module._diff:
             self.result["diff"] = {"before": as_yaml(cluster.get("Spec")), "after": ""}
         if module.check_mode:
@@ -459,7 +459,7 @@ class ClusterRunner:
             job = self.client.delete_cluster(cluster["uuid"], label)
         except KubefateError as exc:
             if is_not_found(exc):
-                self.result["action"] = "none"
+                self.result["operation"] = "none"
                 return self.finish(f"cluster {label} is absent (already deleted)")
             self.fail(f"cluster {label}: delete refused: {exc.server_text or exc}")
         self.result["changed"] = True

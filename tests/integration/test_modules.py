@@ -14,7 +14,9 @@ import yaml
 from ansible_run import SHARED, run_tasks
 from kubefate_emulator.testing import run_emulator
 
-pytestmark = pytest.mark.skipif(not (SHARED / "kubefate").is_dir(), reason="reference KubeFATE charts (../shared) absent")
+pytestmark = pytest.mark.skipif(
+    not (SHARED / "kubefate").is_dir(), reason="reference KubeFATE charts (../shared) absent"
+)
 
 EXAMPLE = SHARED / "kubefate" / "examples" / "v1.11.2" / "cluster.yaml"
 FATE_200_CHART = SHARED / "kubefate" / "charts" / "fate-v2.0.0.tgz"
@@ -22,16 +24,21 @@ FATE_200_CHART = SHARED / "kubefate" / "charts" / "fate-v2.0.0.tgz"
 
 def spec(**changes):
     data = yaml.safe_load(EXAMPLE.read_text())
+    data["python"] = {"logLevel": "INFO"}
     data.update(changes)
     return data
 
 
 def defaults(emu):
-    return {"url": emu.url, "password": "admin", "wait_sleep": 1, "wait_timeout": 60}
+    """Connection options for the whole action group (module_defaults of a group may only hold options
+    every module of the group accepts)."""
+    return {"url": emu.url, "password": "admin"}
 
 
-def cluster_task(name="cluster", **params):
-    return {"name": name, "fateops.kubefate.cluster": params, "register": "out", "ignore_errors": True}
+def cluster_task(title="cluster", **params):
+    params.setdefault("wait_sleep", 1)
+    params.setdefault("wait_timeout", 60)
+    return {"name": title, "fateops.kubefate.cluster": params, "register": "out", "ignore_errors": True}
 
 
 def writes(emu):
@@ -50,7 +57,7 @@ def test_install_then_noop_then_update_then_check_mode(emu):
     result = first.task("cluster")
     assert first.rc == 0, first.stdout[-3000:]
     assert result["changed"] is True
-    assert result["action"] == "install"
+    assert result["operation"] == "install"
     assert result["msg"].startswith("cluster fate-9999 installed, job ")
     assert " Success in " in result["msg"]
     assert result["job"]["status"] == "Success"
@@ -66,7 +73,7 @@ def test_install_then_noop_then_update_then_check_mode(emu):
     }
     assert all(row["module_status"] == "Available" for row in result["sub_jobs"])
     assert writes(emu) == [("POST", "/v1/cluster")]
-    posted = [r for r in emu.writes()][0]["body"]
+    posted = emu.writes()[0]["body"]
     assert posted["cover"] is False
     assert "meta_data" not in result["job"] or "data" not in result["job"]["meta_data"]
 
@@ -93,7 +100,7 @@ def test_install_then_noop_then_update_then_check_mode(emu):
     emu.clear_requests()
     update = run_tasks([cluster_task(definition=changed, wait=True)], defaults(emu))
     updated = update.task("cluster")
-    assert updated["changed"] is True and updated["action"] == "update", updated["msg"]
+    assert updated["changed"] is True and updated["operation"] == "update", updated["msg"]
     assert updated["msg"].startswith("cluster fate-9999 updated (python.logLevel), job ")
     assert writes(emu) == [("PUT", "/v1/cluster")]
     assert updated["cluster"]["revision"] == 2
@@ -137,7 +144,8 @@ def test_missing_identity_and_mismatch_are_refused_without_calls(emu):
         ],
         defaults(emu),
     )
-    assert run.task("mismatch")["msg"] == "name='other-name' but the cluster.yaml says name: 'fate-9999'; they must be equal"
+    expected = "name='other-name' but the cluster.yaml says name: 'fate-9999'; they must be equal"
+    assert run.task("mismatch")["msg"] == expected
     assert run.task("missing")["msg"].startswith("missing name, namespace, chart_name, chart_version")
     assert emu.requests() == []
 
@@ -172,7 +180,12 @@ def test_stop_an_install():
                 cluster_task("install", definition=spec()),
                 {
                     "name": "stop",
-                    "fateops.kubefate.job": {"uuid": "{{ out.job.uuid }}", "state": "stopped", "wait": True},
+                    "fateops.kubefate.job": {
+                        "uuid": "{{ out.job.uuid }}",
+                        "state": "stopped",
+                        "wait": True,
+                        "wait_sleep": 1,
+                    },
                     "register": "stop",
                     "ignore_errors": True,
                 },
@@ -189,7 +202,7 @@ def test_stop_an_install():
         assert stop["changed"] is True and stop["job"]["status"] == "Canceled", stop["msg"]
         again = run.task("stop again")
         assert again["changed"] is False and "already Canceled" in again["msg"]
-        assert any(r["method"] == "PUT" and r["query"] == "jobStatus=stop" for r in emu.writes())
+        assert any(r["method"] == "PUT" and r["query"] == {"jobStatus": "stop"} for r in emu.writes())
 
 
 def test_rerun_waits_for_the_job_in_flight_instead_of_installing_twice():
@@ -198,7 +211,7 @@ def test_rerun_waits_for_the_job_in_flight_instead_of_installing_twice():
         assert first.task("cluster")["job"]["status"] == "Pending"
         second = run_tasks([cluster_task(definition=spec(), wait=True)], defaults(emu))
         result = second.task("cluster")
-        assert result["failed"] is not True, result["msg"]
+        assert not result.get("failed"), result["msg"]
         assert result["changed"] is False
         assert "after waiting for the job in flight" in result["msg"]
         assert [w for w in writes(emu) if w[1] == "/v1/cluster"] == [("POST", "/v1/cluster")]
