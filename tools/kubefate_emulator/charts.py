@@ -11,6 +11,7 @@ real Helm Go library (``helm-python-sdk``): a throwaway chart whose only templat
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import os
 import tarfile
@@ -122,8 +123,8 @@ class Renderer:
     """Renders cluster.yaml specs through KubeFATE chart packages, caching the loaded charts."""
 
     def __init__(self) -> None:
-        self._mappers: dict[tuple[str, str], object] = {}
-        self._charts: dict[tuple[str, str], object] = {}
+        self._mappers: dict[tuple[str, str, str], object] = {}
+        self._charts: dict[tuple[str, str, str], object] = {}
         self._tmp = tempfile.TemporaryDirectory(prefix="kubefate-vt-")
 
     def _helm(self):
@@ -133,11 +134,16 @@ class Renderer:
             raise ChartError("helm-python-sdk is not installed; cannot render charts") from exc
         return helm_python
 
+    @staticmethod
+    def _key(package: ChartPackage) -> tuple[str, str, str]:
+        """Cache key: an uploaded chart may replace another with the same name and version."""
+        return (package.name, package.version, hashlib.sha256(package.archive).hexdigest()[:16])
+
     def _mapper(self, package: ChartPackage):
-        key = (package.name, package.version)
+        key = self._key(package)
         if key not in self._mappers:
             helm = self._helm()
-            root = Path(self._tmp.name) / f"{package.name}-{package.version}"
+            root = Path(self._tmp.name) / "-".join(key)
             (root / "templates").mkdir(parents=True, exist_ok=True)
             (root / "Chart.yaml").write_text("apiVersion: v2\nname: values-template\nversion: 0.0.0\n")
             (root / "templates" / "_vt.tpl").write_text(
@@ -148,7 +154,7 @@ class Renderer:
         return self._mappers[key]
 
     def _chart(self, package: ChartPackage):
-        key = (package.name, package.version)
+        key = self._key(package)
         if key not in self._charts:
             self._charts[key] = self._helm().Chart.load_archive(package.archive)
         return self._charts[key]
