@@ -1,0 +1,92 @@
+# Copyright: fateops.kubefate contributors
+# Apache License 2.0 (see LICENSE)
+"""Filters over the federation model: ``federation_plan`` and ``federation_cluster_yaml``.
+
+Documentation of each filter is in its YAML sidecar (``federation_plan.yml``, ``federation_cluster_yaml.yml``).
+"""
+
+from collections.abc import Mapping
+
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.common.text.converters import to_text
+from ansible_collections.fateops.kubefate.plugins.module_utils.federation import (
+    FederationError,
+    build_plan,
+    cluster_yaml,
+)
+
+#: Host variables the model reads besides the ``fate_*`` ones.
+_EXTRA_VARS = ("group_names",)
+
+
+def _plain(value):
+    """Ansible's lazy/tagged containers and strings (vault values included) -> plain Python data."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {(_plain(k) if isinstance(k, str) else k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "_ciphertext") or type(value).__name__ in ("AnsibleVaultEncryptedUnicode", "EncryptedString"):
+        return to_text(value)
+    return value
+
+
+def _host_vars(hostvars, host):
+    try:
+        variables = hostvars[host]
+    except KeyError:
+        return None
+    out = {}
+    for key in variables:
+        if isinstance(key, str) and (key.startswith("fate_") or key in _EXTRA_VARS):
+            try:
+                out[key] = _plain(variables[key])
+            except Exception as exc:  # an undefined or broken template in the inventory
+                raise AnsibleFilterError("host '%s': variable %s cannot be templated: %s" % (host, key, exc)) from exc
+    return out
+
+
+def federation_plan(hostvars, hosts=None):
+    """Every host's cluster.yaml, the federations, and all preflight errors and warnings."""
+    if not isinstance(hostvars, Mapping):
+        raise AnsibleFilterError("federation_plan: input must be hostvars (a mapping of host name to variables)")
+    if hosts is None:
+        names = list(hostvars)
+    elif isinstance(hosts, str):
+        names = [hosts]
+    elif isinstance(hosts, (list, tuple)):
+        names = [str(h) for h in hosts]
+    else:
+        raise AnsibleFilterError("federation_plan: hosts must be a list of host names")
+    variables = {}
+    for name in names:
+        found = _host_vars(hostvars, name)
+        if found is None:
+            raise AnsibleFilterError("federation_plan: host '%s' is not in hostvars" % name)
+        variables[name] = found
+    return build_plan(variables, names)
+
+
+def federation_cluster_yaml(plan, host):
+    """The cluster.yaml (a dict) of one host of a plan; fails when the plan has errors."""
+    if not isinstance(plan, Mapping) or "clusters" not in plan:
+        raise AnsibleFilterError(
+            "federation_cluster_yaml: input must be the result of fateops.kubefate.federation_plan"
+        )
+    try:
+        return cluster_yaml(plan, host)
+    except FederationError as exc:
+        raise AnsibleFilterError("federation_cluster_yaml: %s" % exc) from exc
+
+
+class FilterModule:
+    """fateops.kubefate federation filters."""
+
+    def filters(self):
+        return {
+            "federation_plan": federation_plan,
+            "federation_cluster_yaml": federation_cluster_yaml,
+        }
