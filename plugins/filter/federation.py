@@ -1,5 +1,6 @@
 # Copyright: fateops.kubefate contributors
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0 OR GPL-3.0-or-later
+# Apache License 2.0 (see LICENSE), or at your option the GNU General Public License v3.0+ (see COPYING)
 """Filters over the federation model: ``federation_plan`` and ``federation_cluster_yaml``.
 
 Documentation of each filter is in its YAML sidecar (``federation_plan.yml``, ``federation_cluster_yaml.yml``).
@@ -14,6 +15,8 @@ from ansible_collections.fateops.kubefate.plugins.module_utils.federation import
     build_plan,
     cluster_yaml,
 )
+from ansible_collections.fateops.kubefate.plugins.module_utils.servers import kube_cluster_plan as _kube_cluster_plan
+from ansible_collections.fateops.kubefate.plugins.module_utils.summary import summarize
 
 #: Host variables the model reads besides the ``fate_*`` ones.
 _EXTRA_VARS = ("group_names",)
@@ -82,6 +85,20 @@ def federation_cluster_yaml(plan, host):
         raise AnsibleFilterError("federation_cluster_yaml: %s" % exc) from exc
 
 
+def kube_cluster_plan(plan, kube_clusters, default_domain="example.com"):
+    """The Kubernetes clusters a federation plan uses, with their KubeFATE server and ingress settings."""
+    if not isinstance(plan, Mapping) or "clusters" not in plan:
+        raise AnsibleFilterError("kube_cluster_plan: input must be the result of fateops.kubefate.federation_plan")
+    return _kube_cluster_plan(_plain(plan), _plain(kube_clusters), default_domain)
+
+
+def federation_summary(results, plan=None):
+    """The deployment summary table from the ``deployment_result`` facts of the deployed hosts."""
+    if not isinstance(results, (list, tuple)):
+        raise AnsibleFilterError("federation_summary: input must be a list of deployment_result facts")
+    return summarize(_plain(list(results)), _plain(plan) if plan is not None else None)
+
+
 class FilterModule:
     """fateops.kubefate federation filters."""
 
@@ -89,4 +106,6 @@ class FilterModule:
         return {
             "federation_plan": federation_plan,
             "federation_cluster_yaml": federation_cluster_yaml,
+            "kube_cluster_plan": kube_cluster_plan,
+            "federation_summary": federation_summary,
         }

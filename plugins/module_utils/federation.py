@@ -1,5 +1,6 @@
 # Copyright: fateops.kubefate contributors
-# Apache License 2.0 (see LICENSE)
+# SPDX-License-Identifier: Apache-2.0 OR GPL-3.0-or-later
+# Apache License 2.0 (see LICENSE), or at your option the GNU General Public License v3.0+ (see COPYING)
 """The federation model: from inventory host variables to one KubeFATE cluster.yaml per host.
 
 Plain Python (standard library only) so that filters, modules and tests share it. The entry points are

@@ -1,0 +1,50 @@
+# Copyright: fateops.kubefate contributors
+# SPDX-License-Identifier: Apache-2.0 OR GPL-3.0-or-later
+# Apache License 2.0 (see LICENSE), or at your option the GNU General Public License v3.0+ (see COPYING)
+"""The table an operator reads at the end of a deployment: one row per cluster."""
+
+COLUMNS = (
+    ("party", "party"),
+    ("deployment", "kind"),
+    ("cluster", "cluster"),
+    ("chart", "chart"),
+    ("kube_cluster", "kube"),
+    ("status", "status"),
+    ("operation", "done"),
+    ("job_seconds", "job s"),
+    ("dashboards", "dashboards"),
+)
+ORDER = {"exchange": 0, "serving_exchange": 1, "fate": 2, "serving": 3}
+
+
+def dashboards(cluster_yaml):
+    """Every ingress host a cluster.yaml asks for (FATE-Board, notebook, Spark, serving admin...)."""
+    hosts = []
+    for section in ((cluster_yaml or {}).get("ingress") or {}).values():
+        for entry in (section or {}).get("hosts") or []:
+            if isinstance(entry, dict) and entry.get("name"):
+                hosts.append(entry["name"])
+    return sorted(hosts)
+
+
+def summarize(results, plan=None):
+    """Rows (dicts) and aligned text lines from the ``deployment_result`` facts of the deployed hosts."""
+    clusters = (plan or {}).get("clusters") or {}
+    rows = []
+    for result in results or []:
+        row = dict(result)
+        row["party"] = "exchange" if row.get("deployment") in ("exchange", "serving_exchange") else row.get("party_id")
+        row["kind"] = row.get("deployment")
+        seconds = row.get("job_seconds")
+        row["job_seconds"] = round(float(seconds)) if seconds not in (None, "") else ""
+        row["dashboards"] = ", ".join(dashboards(clusters.get(row.get("host"), {}).get("cluster_yaml")))
+        rows.append(row)
+    rows.sort(key=lambda r: (ORDER.get(r.get("deployment"), 9), str(r.get("party_id")), str(r.get("cluster"))))
+    table = [[str(label) for _, label in COLUMNS]]
+    for row in rows:
+        table.append([str(row.get(key, "") if row.get(key) is not None else "") for key, _ in COLUMNS])
+    widths = [max(len(line[i]) for line in table) for i in range(len(COLUMNS))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip() for line in table]
+    changed = sum(1 for row in rows if str(row.get("changed")).lower() == "true")
+    lines.append(f"{len(rows)} clusters, {changed} changed by this run")
+    return {"rows": rows, "lines": lines}
