@@ -11,6 +11,9 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 from ansible_collections.fateops.kubefate.plugins.module_utils.federation import (
+    KNOWN_VARIABLES,
+    PLAYBOOK_FACTS,
+    PLAYBOOK_VARIABLES,
     FederationError,
     build_plan,
     cluster_yaml,
@@ -44,7 +47,11 @@ def _host_vars(hostvars, host):
         return None
     out = {}
     for key in variables:
-        if isinstance(key, str) and (key.startswith("fate_") or key in _EXTRA_VARS):
+        if not isinstance(key, str) or key in PLAYBOOK_VARIABLES or key in PLAYBOOK_FACTS:
+            continue
+        if key.startswith("fate_") and key not in KNOWN_VARIABLES:
+            out[key] = None  # reported by name (misspelt variable); its value is not needed
+        elif key.startswith("fate_") or key in _EXTRA_VARS:
             try:
                 out[key] = _plain(variables[key])
             except Exception as exc:  # an undefined or broken template in the inventory
@@ -92,11 +99,11 @@ def kube_cluster_plan(plan, kube_clusters, default_domain="example.com"):
     return _kube_cluster_plan(_plain(plan), _plain(kube_clusters), default_domain)
 
 
-def federation_summary(results, plan=None):
+def federation_summary(results, plan=None, check_mode=False):
     """The deployment summary table from the ``deployment_result`` facts of the deployed hosts."""
     if not isinstance(results, (list, tuple)):
         raise AnsibleFilterError("federation_summary: input must be a list of deployment_result facts")
-    return summarize(_plain(list(results)), _plain(plan) if plan is not None else None)
+    return summarize(_plain(list(results)), _plain(plan) if plan is not None else None, bool(check_mode))
 
 
 class FilterModule:

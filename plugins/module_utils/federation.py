@@ -216,6 +216,15 @@ KNOWN_VARIABLES = _words(
     )
 )
 
+#: Inventory variables that the playbooks read (documented in the example inventory), not the model.
+PLAYBOOK_VARIABLES = _words(
+    "fate_kube_clusters fate_chart_dir fate_registry_credentials fate_wait_timeout fate_wait_sleep fate_render_dir"
+)
+#: Facts the playbooks set on every deployment host; never inventory input.
+PLAYBOOK_FACTS = _words(
+    "fate_plan fate_kube_plan fate_deploy fate_kube fate_kube_leader fate_kubefate fate_server_ready fate_summary"
+)
+
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.:\-]*[A-Za-z0-9])?$")
 
@@ -650,7 +659,13 @@ class _Host:
             overrides = None
         self.overrides = overrides or {}
         for key in self.vars:
-            if isinstance(key, str) and key.startswith("fate_") and key not in KNOWN_VARIABLES:
+            if (
+                isinstance(key, str)
+                and key.startswith("fate_")
+                and key not in KNOWN_VARIABLES
+                and key not in PLAYBOOK_VARIABLES
+                and key not in PLAYBOOK_FACTS
+            ):
                 close = difflib.get_close_matches(key, KNOWN_VARIABLES, n=1, cutoff=0.85)
                 if close:
                     self.warn(key, "unknown variable; did you mean %s?" % close[0])

@@ -27,7 +27,7 @@ def dashboards(cluster_yaml):
     return sorted(hosts)
 
 
-def summarize(results, plan=None):
+def summarize(results, plan=None, check_mode=False):
     """Rows (dicts) and aligned text lines from the ``deployment_result`` facts of the deployed hosts."""
     clusters = (plan or {}).get("clusters") or {}
     rows = []
@@ -46,5 +46,6 @@ def summarize(results, plan=None):
     widths = [max(len(line[i]) for line in table) for i in range(len(COLUMNS))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip() for line in table]
     changed = sum(1 for row in rows if str(row.get("changed")).lower() == "true")
-    lines.append(f"{len(rows)} clusters, {changed} changed by this run")
+    verdict = "would change (check mode)" if check_mode else "changed by this run"
+    lines.append(f"{len(rows)} clusters, {changed} {verdict}")
     return {"rows": rows, "lines": lines}
