@@ -21,8 +21,8 @@ SANITY_ROOT := .build/ansible_collections/fateops/kubefate
 export ANSIBLE_PYTHON_INTERPRETER := $(BIN)/python
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup setup-py311 demo test lint ruff yamllint ansible-lint sanity units emulator-tests \
-        integration molecule test-py311 clean
+.PHONY: help setup setup-py311 demo test lint ruff yamllint ansible-lint sanity pytest molecule molecule-real \
+        test-py311 clean
 
 help:
 	@sed -n '2,5p' Makefile
@@ -40,7 +40,7 @@ $(COLL_LINK):
 
 setup: $(VENV)/.installed $(COLL_LINK)
 	$(BIN)/python scripts/ansible-test-offline-pip $(BIN)/python
-	@$(BIN)/ansible --version | head -1
+	@$(BIN)/python -c "import ansible.release as r; print('ansible-core', r.__version__)"
 	@echo "setup done: $(BIN)/ansible-playbook fateops.kubefate.<playbook> -i <inventory>"
 
 $(VENV311)/.installed: test-requirements-py311.txt requirements.txt
@@ -61,6 +61,7 @@ test: setup
 	@scripts/timed lint $(MAKE) --no-print-directory lint
 	@scripts/timed sanity $(MAKE) --no-print-directory sanity
 	@scripts/timed pytest $(MAKE) --no-print-directory pytest
+	@scripts/timed molecule $(MAKE) --no-print-directory molecule
 	@scripts/timed py311 $(MAKE) --no-print-directory test-py311
 	@scripts/timed summary true
 
@@ -90,6 +91,14 @@ sanity: setup
 
 pytest: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+# The emulator scenario (stand-ins on 127.0.0.1); molecule-real needs FATEOPS_REAL_CLUSTER=1 and an inventory.
+molecule: setup
+	molecule test -s default
+
+molecule-real: setup
+	@test "$${FATEOPS_REAL_CLUSTER:-}" = 1 || { echo "molecule-real skipped: set FATEOPS_REAL_CLUSTER=1 and FATEOPS_REAL_INVENTORY"; exit 0; } \
+	  && molecule test -s real_cluster
 
 test-py311: setup-py311
 	$(sanity_tree)
