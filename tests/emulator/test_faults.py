@@ -148,19 +148,19 @@ def test_transient_http_errors_are_seeded(start):
     emulator = start(http_error_rate=0.5, http_error_codes=[502, 503], seed=7)
 
     def sequence() -> list[int]:
-        return [emulator.request("GET", "/v1/version/")[0] for _ in range(30)]
+        return [emulator.request("GET", "/v1/version/")[0] for attempt in range(30)]
 
     first = sequence()
     assert set(first) == {401, 502, 503}  # the survivors reach the API (no token: 401)
     emulator.faults(seed=7)
     assert sequence() == first
     _status, headers, body = next(
-        r for r in (emulator.request("GET", "/v1/version/") for _ in range(50)) if r[0] in (502, 503)
+        r for r in (emulator.request("GET", "/v1/version/") for attempt in range(50)) if r[0] in (502, 503)
     )
     assert headers["Content-Type"] == "text/html" and b"<center>nginx</center>" in body
     # "/" and the control API are never affected
-    assert all(emulator.request("GET", "/")[0] == 200 for _ in range(20))
-    assert all(emulator.request("GET", "/_emulator/faults")[0] == 200 for _ in range(20))
+    assert all(emulator.request("GET", "/")[0] == 200 for attempt in range(20))
+    assert all(emulator.request("GET", "/_emulator/faults")[0] == 200 for attempt in range(20))
     recorded = [r for r in emulator.requests() if r["fault"]]
     assert recorded and all(r["status"] in (502, 503) for r in recorded)
 
@@ -346,7 +346,7 @@ def test_missing_charts_directory(tmp_path):
         assert job["status"] == "Failed"
         assert 'failed to download "kubefate/fate" at version "v1.11.2"' in job["states"][-1]
         assert emulator.state()["repository"] == {"dir": None, "charts": []}
-        assert "reference KubeFATE charts are not available" in emulator.stderr_tail()
+        assert "reference KubeFATE charts are not available" in emulator.log_tail()
 
 
 def test_update_render_failure(emu, shared):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import time
 
-import emu_helpers  # noqa: F401 - puts tools/ on sys.path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st

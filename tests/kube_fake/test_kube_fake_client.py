@@ -386,7 +386,7 @@ def test_label_and_field_selectors(kube, dyn):
     assert names(namespace=ns, label_selector="!tier") == ["c"]
     assert names(namespace=ns, field_selector="metadata.name=c") == ["c"]
     assert names(namespace=ns, field_selector="metadata.name!=c") == ["a", "b"]
-    everywhere = [i for i in cms.get(label_selector="app=web,tier=front").items]
+    everywhere = list(cms.get(label_selector="app=web,tier=front").items)
     assert sorted((i.metadata.namespace, i.metadata.name) for i in everywhere) == sorted([(ns, "a"), (other, "d")])
     assert names(field_selector=f"metadata.namespace={other}") == ["d"]
     status, body = kube.api("GET", f"/api/v1/namespaces/{ns}/configmaps?fieldSelector=data.x%3Dy")

@@ -15,102 +15,40 @@ which are joined with commas). Positional arguments are passed through verbatim.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
-import shutil
-import socket
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from standin import StandIn, StandInError, cli_args, free_port, launch, parse_body
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "kube-fake"
 _JOINED = {"namespace_only", "node_ip", "lb_ip"}
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+__all__ = ["KubeFake", "KubeFakeError", "free_port", "run_kube_fake"]
 
 
-class KubeFakeError(RuntimeError):
+class KubeFakeError(StandInError):
     pass
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
-def cli_args(*args: str, **kwargs: Any) -> list[str]:
-    out = [str(a) for a in args]
-    for key, value in kwargs.items():
-        flag = "--" + key.replace("_", "-")
-        if value is None or value is False:
-            continue
-        if value is True:
-            out.append(flag)
-        elif isinstance(value, (list, tuple)):
-            if key in _JOINED:
-                out += [flag, ",".join(str(v) for v in value)]
-            else:
-                for item in value:
-                    out += [flag, str(item)]
-        else:
-            out += [flag, str(value)]
-    return out
-
-
-def _parse(raw: bytes) -> Any:
-    text = raw.decode("utf-8", errors="replace")
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
-class KubeFake:
+class KubeFake(StandIn):
     """A running fake: its URL, kubeconfig path and helpers for the API and the control routes."""
 
+    control_prefix = "/_fake"
+    error = KubeFakeError
+
     def __init__(self, url: str, kubeconfig: str, token: str = "fake-token"):
-        self.url = url
+        super().__init__(url)
         self.kubeconfig = kubeconfig
         self.token = token
-        self.process: subprocess.Popen | None = None
-        self.log_path: Path | None = None
 
-    # ------------------------------------------------------------------ raw HTTP
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        headers: dict[str, str] | None = None,
-        timeout: float = 30.0,
-    ) -> tuple[int, dict[str, str], bytes]:
-        """One HTTP request. ``body``: dict/list → JSON, str/bytes → as is. Returns (status, headers, raw body)."""
-        data = None
-        headers = dict(headers or {})
-        if isinstance(body, (dict, list)):
-            data = json.dumps(body).encode()
-            headers.setdefault("Content-Type", "application/json")
-        elif isinstance(body, str):
-            data = body.encode()
-        elif isinstance(body, bytes):
-            data = body
-        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(req, timeout=timeout) as resp:
-                return resp.status, dict(resp.headers.items()), resp.read()
-        except urllib.error.HTTPError as exc:
-            with contextlib.closing(exc):
-                return exc.code, dict(exc.headers.items()), exc.read()
+    # ------------------------------------------------------------------ Kubernetes API
 
     def api(
         self,
@@ -128,31 +66,13 @@ class KubeFake:
         if content_type:
             headers["Content-Type"] = content_type
         status, _headers, raw = self.request(method, path, body, headers)
-        return status, _parse(raw)
+        return status, parse_body(raw)
 
     # ------------------------------------------------------------------ control API
-
-    def _control(self, method: str, path: str, body: Any = None) -> Any:
-        status, _h, raw = self.request(method, "/_fake" + path, body)
-        if status >= 400:
-            raise KubeFakeError(f"{method} /_fake{path}: {status} {raw[:500]!r}")
-        return _parse(raw)
 
     def info(self) -> dict:
         """The fake's state summary: url, rv, namespace_only, unready, validation (schemas available)."""
         return self._control("GET", "/health")
-
-    def requests(self, method: str | None = None, path_prefix: str | None = None, since: int = 0) -> list[dict]:
-        """Recorded API requests: seq, method, path, query, content_type, body, status, dry_run, user_agent."""
-        query: dict[str, Any] = {"since": since}
-        if method:
-            query["method"] = method
-        if path_prefix:
-            query["path_prefix"] = path_prefix
-        return self._control("GET", "/requests?" + urllib.parse.urlencode(query))
-
-    def clear_requests(self) -> None:
-        self._control("DELETE", "/requests")
 
     def writes(self, include_dry_run: bool = True) -> list[dict]:
         """Recorded POST/PUT/PATCH/DELETE requests (``include_dry_run=False`` drops ``dryRun=All`` ones)."""
@@ -199,13 +119,6 @@ class KubeFake:
             query["namespace"] = namespace
         return self._control("GET", "/fields?" + urllib.parse.urlencode(query))
 
-    # ------------------------------------------------------------------ process
-
-    def log_tail(self, lines: int = 40) -> str:
-        if self.log_path is None or not self.log_path.exists():
-            return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
 
 @contextlib.contextmanager
 def run_kube_fake(
@@ -226,43 +139,16 @@ def run_kube_fake(
     kwargs["kubeconfig_out"] = str(kubeconfig)
     port = port if port is not None else free_port(host)
     python = python or os.environ.get("KUBE_FAKE_PYTHON") or sys.executable
-    argv = [python, str(SCRIPT), "--host", host, "--port", str(port), *cli_args(*args, **kwargs)]
-    log_path = workdir / "server.log"
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+    argv = [python, str(SCRIPT), "--host", host, "--port", str(port), *cli_args(_JOINED, *args, **kwargs)]
     kube = KubeFake(f"http://{host}:{port}", str(kubeconfig), kwargs.get("token") or "fake-token")
-    kube.process = process
-    kube.log_path = log_path
-    failed = True
-    try:
-        deadline = time.monotonic() + ready_timeout
-        while True:
-            if process.poll() is not None:
-                raise KubeFakeError(f"kube-fake exited with {process.returncode}:\n{kube.log_tail()}")
-            if kubeconfig.exists():
-                match = re.search(r"server: (\S+)", kubeconfig.read_text())
-                if match:
-                    kube.url = match.group(1)
-                try:
-                    status, _h, _b = kube.request("GET", "/_fake/health", timeout=2)
-                    if status == 200:
-                        break
-                except OSError:
-                    pass
-            if time.monotonic() > deadline:
-                raise KubeFakeError(f"kube-fake not ready after {ready_timeout} s:\n{kube.log_tail()}")
-            time.sleep(0.05)
+
+    def ready() -> bool:
+        if not kubeconfig.exists():
+            return False
+        match = re.search(r"server: (\S+)", kubeconfig.read_text())
+        if match:
+            kube.url = match.group(1)
+        return kube.request("GET", "/_fake/health", timeout=2)[0] == 200
+
+    with launch(kube, argv, ready, ready_timeout, workdir):
         yield kube
-        failed = False
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        if failed:
-            sys.stderr.write(f"--- kube-fake log (tail) ---\n{kube.log_tail()}\n")
-        shutil.rmtree(workdir, ignore_errors=True)

@@ -16,104 +16,42 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import json
 import os
-import socket
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from standin import StandIn, StandInError, cli_args, free_port, launch, parse_body
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "kubefate-emulator"
 TERMINAL_JOB_STATUSES = ("Success", "Failed", "Rollback", "Canceled", "Timeout")
 _JOINED = {"http_error_codes"}
+__all__ = ["Emulator", "EmulatorError", "free_port", "run_emulator"]
 
 
-class EmulatorError(RuntimeError):
+class EmulatorError(StandInError):
     pass
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirect)
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
-def cli_args(*args: str, **kwargs: Any) -> list[str]:
-    out = [str(a) for a in args]
-    for key, value in kwargs.items():
-        flag = "--" + key.replace("_", "-")
-        if value is None or value is False:
-            continue
-        if value is True:
-            out.append(flag)
-        elif isinstance(value, (list, tuple)):
-            if key in _JOINED:
-                out += [flag, ",".join(str(v) for v in value)]
-            else:
-                for item in value:
-                    out += [flag, str(item)]
-        else:
-            out += [flag, str(value)]
-    return out
-
-
-class Emulator:
+class Emulator(StandIn):
     """A running emulator: its URL and helpers for the API and the control routes."""
 
+    control_prefix = "/_emulator"
+    error = EmulatorError
+
     def __init__(self, host: str, port: int, username: str = "admin", password: str = "admin") -> None:
+        super().__init__(f"http://{host}:{port}")
         self.host = host
         self.port = port
-        self.url = f"http://{host}:{port}"
         self.username = username
         self.password = password
         self._token: str | None = None
-        self.process: subprocess.Popen | None = None
-        self.stderr_path: Path | None = None
 
-    # ------------------------------------------------------------------ raw HTTP
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        headers: dict[str, str] | None = None,
-        timeout: float = 30.0,
-    ) -> tuple[int, dict[str, str], bytes]:
-        """One HTTP request, no redirects followed. ``body``: dict/list → JSON, str/bytes → as is."""
-        data = None
-        headers = dict(headers or {})
-        if isinstance(body, (dict, list)):
-            data = json.dumps(body).encode()
-            headers.setdefault("Content-Type", "application/json")
-        elif isinstance(body, str):
-            data = body.encode()
-        elif isinstance(body, bytes):
-            data = body
-        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
-        try:
-            with _OPENER.open(req, timeout=timeout) as resp:
-                return resp.status, dict(resp.headers.items()), resp.read()
-        except urllib.error.HTTPError as exc:
-            with contextlib.closing(exc):
-                return exc.code, dict(exc.headers.items()), exc.read()
+    # ------------------------------------------------------------------ KubeFATE API
 
     def api(
         self,
@@ -133,7 +71,7 @@ class Emulator:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         status, _headers, raw = self.request(method, path, body, headers)
-        return status, _parse(raw)
+        return status, parse_body(raw)
 
     def login(self, username: str | None = None, password: str | None = None) -> str:
         status, body = self.api(
@@ -227,23 +165,6 @@ class Emulator:
 
     # ------------------------------------------------------------------ control API
 
-    def _control(self, method: str, path: str, body: Any = None) -> Any:
-        status, _h, raw = self.request(method, "/_emulator" + path, body)
-        if status >= 400:
-            raise EmulatorError(f"{method} /_emulator{path}: {status} {raw[:500]!r}")
-        return _parse(raw)
-
-    def requests(self, method: str | None = None, path_prefix: str | None = None, since: int = 0) -> list[dict]:
-        query = {"since": since}
-        if method:
-            query["method"] = method
-        if path_prefix:
-            query["path_prefix"] = path_prefix
-        return self._control("GET", "/requests?" + urllib.parse.urlencode(query))
-
-    def clear_requests(self) -> None:
-        self._control("DELETE", "/requests")
-
     def writes(self) -> list[dict]:
         """Recorded POST/PUT/DELETE requests on /v1, except login and logout."""
         return [
@@ -272,21 +193,6 @@ class Emulator:
     def inject_release(self, name: str, namespace: str, **extra: Any) -> dict:
         return self._control("POST", "/releases", {"name": name, "namespace": namespace, **extra})
 
-    # ------------------------------------------------------------------ process
-
-    def stderr_tail(self, lines: int = 40) -> str:
-        if self.stderr_path is None or not self.stderr_path.exists():
-            return ""
-        return "\n".join(self.stderr_path.read_text(errors="replace").splitlines()[-lines:])
-
-
-def _parse(raw: bytes) -> Any:
-    text = raw.decode("utf-8", errors="replace")
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
 
 @contextlib.contextmanager
 def run_emulator(
@@ -300,44 +206,15 @@ def run_emulator(
     """Start ``scripts/kubefate-emulator`` on a free port, wait for ``GET /``, yield an Emulator, stop it.
 
     ``python`` defaults to ``$KUBEFATE_EMULATOR_PYTHON`` or the running interpreter. The wait covers
-    ``start_delay``. On an exception the tail of the emulator's stderr is printed.
+    ``start_delay``. On an exception the tail of the emulator's log is printed.
     """
     port = port or free_port(host)
     python = python or os.environ.get("KUBEFATE_EMULATOR_PYTHON") or sys.executable
-    argv = [python, str(SCRIPT), "--host", host, "--port", str(port), *cli_args(*args, **kwargs)]
+    argv = [python, str(SCRIPT), "--host", host, "--port", str(port), *cli_args(_JOINED, *args, **kwargs)]
     emu = Emulator(host, port, kwargs.get("username", "admin"), kwargs.get("password", "admin"))
-    with tempfile.NamedTemporaryFile(prefix="kubefate-emulator-", suffix=".log", delete=False) as log:
-        emu.stderr_path = Path(log.name)
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    with open(emu.stderr_path, "wb") as stderr:
-        process = subprocess.Popen(argv, stdout=stderr, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
-    emu.process = process
-    failed = True
-    try:
-        deadline = time.monotonic() + ready_timeout + float(kwargs.get("start_delay") or 0)
-        while True:
-            if process.poll() is not None:
-                raise EmulatorError(f"emulator exited with {process.returncode}:\n{emu.stderr_tail()}")
-            try:
-                status, _h, _b = emu.request("GET", "/", timeout=2)
-                if status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise EmulatorError(f"emulator not ready after {ready_timeout} s:\n{emu.stderr_tail()}")
-            time.sleep(0.05)
+
+    def ready() -> bool:
+        return emu.request("GET", "/", timeout=2)[0] == 200
+
+    with launch(emu, argv, ready, ready_timeout + float(kwargs.get("start_delay") or 0)):
         yield emu
-        failed = False
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        if failed:
-            sys.stderr.write(f"--- kubefate-emulator stderr (tail) ---\n{emu.stderr_tail()}\n")
-        with contextlib.suppress(OSError):
-            emu.stderr_path.unlink()
