@@ -85,3 +85,32 @@ options:
     type: int
     default: 5
 """
+
+    # Attributes of the read-only (_info) modules; use with ansible.builtin.action_common_attributes.
+    INFO_MODULE = r"""
+attributes:
+  action_group:
+    description: Use C(group/fateops.kubefate.kubefate) in C(module_defaults) to set the connection options once.
+    support: full
+    membership: [fateops.kubefate.kubefate]
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details: Only reads; check mode changes nothing.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+  platform:
+    description: Target OS/families that can be operated against.
+    support: N/A
+    platforms: all
+"""
+
+    # The action group every module belongs to; use with ansible.builtin.action_common_attributes.
+    ACTION_GROUP = r"""
+attributes:
+  action_group:
+    description: Use C(group/fateops.kubefate.kubefate) in C(module_defaults) to set the connection options once.
+    support: full
+    membership: [fateops.kubefate.kubefate]
+"""

@@ -40,9 +40,10 @@ def summarize(results, plan=None, check_mode=False):
         row["dashboards"] = ", ".join(dashboards(clusters.get(row.get("host"), {}).get("cluster_yaml")))
         rows.append(row)
     rows.sort(key=lambda r: (ORDER.get(r.get("deployment"), 9), str(r.get("party_id")), str(r.get("cluster"))))
-    table = [[str(label) for _, label in COLUMNS]]
+    keys = [key for key, label in COLUMNS]
+    table = [[label for key, label in COLUMNS]]
     for row in rows:
-        table.append([str(row.get(key, "") if row.get(key) is not None else "") for key, _ in COLUMNS])
+        table.append([str(row.get(key)) if row.get(key) is not None else "" for key in keys])
     widths = [max(len(line[i]) for line in table) for i in range(len(COLUMNS))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip() for line in table]
     changed = sum(1 for row in rows if str(row.get("changed")).lower() == "true")

@@ -41,10 +41,8 @@ options:
 extends_documentation_fragment:
   - fateops.kubefate.connection
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
+  - fateops.kubefate.connection.ACTION_GROUP
 attributes:
-  action_group:
-    membership: [fateops.kubefate.kubefate]
   check_mode:
     support: full
     details: Reports whether the chart would be uploaded or deleted.

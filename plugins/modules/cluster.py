@@ -75,10 +75,8 @@ extends_documentation_fragment:
   - fateops.kubefate.connection
   - fateops.kubefate.connection.WAIT
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
+  - fateops.kubefate.connection.ACTION_GROUP
 attributes:
-  action_group:
-    membership: [fateops.kubefate.kubefate]
   check_mode:
     support: full
     details: Makes no write call; reports whether the cluster would be installed, updated or deleted.

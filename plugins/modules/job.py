@@ -29,10 +29,8 @@ extends_documentation_fragment:
   - fateops.kubefate.connection
   - fateops.kubefate.connection.WAIT
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
+  - fateops.kubefate.connection.ACTION_GROUP
 attributes:
-  action_group:
-    membership: [fateops.kubefate.kubefate]
   check_mode:
     support: full
     details: Reads the job and reports whether it would be stopped or deleted, without doing it.

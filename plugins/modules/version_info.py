@@ -17,17 +17,7 @@ author:
 extends_documentation_fragment:
   - fateops.kubefate.connection
   - fateops.kubefate.connection.WAIT
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
-attributes:
-  action_group:
-    membership: [fateops.kubefate.kubefate]
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: all
+  - fateops.kubefate.connection.INFO_MODULE
 """
 
 EXAMPLES = r"""
