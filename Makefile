@@ -8,8 +8,8 @@ SHELL := /bin/bash
 
 # A pyenv-installed interpreter of the given minor version, else one on PATH (pyenv shims of versions
 # that are not selected fail at run time, so they are not used).
-find_python = $(shell v=$$(pyenv versions --bare 2>/dev/null | grep -E '^$(1)(\.[0-9]+)?$$' | tail -1); \
-  if [ -n "$$v" ]; then echo "$$(pyenv root)/versions/$$v/bin/python$(1)"; else command -v python$(1); fi)
+find_python = $(shell for p in $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$(1).*/bin/python$(1) 2>/dev/null \
+  | sort -V -r) $$(command -v python$(1)); do "$$p" -c 'import sys' 2>/dev/null && { echo "$$p"; break; }; done)
 PYTHON312 ?= $(call find_python,3.12)
 PYTHON311 ?= $(call find_python,3.11)
 VENV := .venv
