@@ -5,6 +5,7 @@
 
 import copy
 import time
+from datetime import datetime
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 from ansible_collections.fateops.kubefate.plugins.module_utils.kubefate import (
@@ -76,18 +77,18 @@ class KubefateModule(AnsibleModule):
         return self._client
 
     def api_calls(self):
-        """How many requests this run made, per method and path, for ``api_calls`` in results."""
+        """How many KubeFATE requests this run made (``api_calls`` in results)."""
         return len(self._client.calls) if self._client else 0
 
 
 # ---------------------------------------------------------------------- jobs
 class JobError(Exception):
-    """A job that ended badly or did not end in time; ``job`` is its last known record."""
+    """A job that ended badly or did not end in time; ``job`` is its last known record, ``seconds`` the wait."""
 
-    def __init__(self, message, job=None, cluster=None):
+    def __init__(self, message, job=None, seconds=None):
         super().__init__(message)
         self.job = job
-        self.cluster = cluster
+        self.seconds = seconds
 
 
 def sub_job_table(job):
@@ -200,6 +201,17 @@ def wait_job(client, uuid, timeout, sleep, clock=time.monotonic, pause=time.slee
         pause(max(0.0, min(sleep, deadline - now)))
 
 
+def timed_wait(client, job, timeout, sleep):
+    """``wait_job`` from a job record, returning (finished job, seconds waited); a ``JobError`` carries the seconds."""
+    start = time.monotonic()
+    try:
+        job = wait_job(client, job["uuid"], timeout, sleep, job=job)
+    except JobError as exc:
+        exc.seconds = round(time.monotonic() - start, 1)
+        raise
+    return job, round(time.monotonic() - start, 1)
+
+
 def job_seconds(job):
     """Seconds from start to end of a finished job (None while running or when KubeFATE kept no end time)."""
     return _seconds_between((job or {}).get("start_time"), (job or {}).get("end_time"))
@@ -229,8 +241,6 @@ def _seconds_between(start, end):
 
 
 def _epoch(stamp):
-    from datetime import datetime  # noqa: PLC0415 - only needed when a job carries times
-
     text = stamp.replace("Z", "+00:00")
     if "." in text:  # Go prints up to 9 fractional digits; Python parses at most 6
         head, dot, tail = text.partition(".")

@@ -167,8 +167,6 @@ api_calls:
   type: int
 """
 
-import time
-
 from ansible.module_utils.common.yaml import HAS_YAML, yaml_dump, yaml_load
 from ansible_collections.fateops.kubefate.plugins.module_utils.common import (
     JobError,
@@ -178,7 +176,7 @@ from ansible_collections.fateops.kubefate.plugins.module_utils.common import (
     compact_job,
     job_seconds,
     sub_job_table,
-    wait_job,
+    timed_wait,
 )
 from ansible_collections.fateops.kubefate.plugins.module_utils.kubefate import (
     KubefateError,
@@ -293,13 +291,11 @@ class ClusterRunner:
 
     def wait(self, job):
         p = self.module.params
-        start = time.monotonic()
         try:
-            job = wait_job(self.client, job["uuid"], p["wait_timeout"], p["wait_sleep"], job=job)
+            job, self.result["duration"] = timed_wait(self.client, job, p["wait_timeout"], p["wait_sleep"])
         except JobError as exc:
-            self.result["duration"] = round(time.monotonic() - start, 1)
+            self.result["duration"] = exc.seconds
             self.fail(str(exc), exc.job)
-        self.result["duration"] = round(time.monotonic() - start, 1)
         self.record_job(job)
         return job
 

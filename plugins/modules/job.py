@@ -84,7 +84,7 @@ from ansible_collections.fateops.kubefate.plugins.module_utils.common import (
     compact_job,
     job_cluster_name,
     sub_job_table,
-    wait_job,
+    timed_wait,
 )
 from ansible_collections.fateops.kubefate.plugins.module_utils.kubefate import (
     ACTIVE_JOB_STATUSES,
@@ -114,13 +114,11 @@ def main():
         (module.fail_json if failed else module.exit_json)(**result)
 
     def waited(job):
-        start = time.monotonic()
         try:
-            job = wait_job(client, job["uuid"], p["wait_timeout"], p["wait_sleep"], job=job)
+            job, result["duration"] = timed_wait(client, job, p["wait_timeout"], p["wait_sleep"])
         except JobError as exc:
-            result["duration"] = round(time.monotonic() - start, 1)
+            result["duration"] = exc.seconds
             done(str(exc), exc.job, failed=True)
-        result["duration"] = round(time.monotonic() - start, 1)
         return job
 
     try:
