@@ -80,7 +80,8 @@ def _merge(defaults, given):
 def kube_cluster_plan(plan, kube_clusters, default_domain="example.com"):
     """Normalise ``fate_kube_clusters`` for the Kubernetes clusters the federation ``plan`` uses.
 
-    Returns ``{"kube_clusters": {name: {...settings..., "hosts": [...], "namespaces": [...]}}, "errors": [...],
+    Returns ``{"kube_clusters": {name: {...settings..., "hosts": [...], "namespaces": [...], "charts": [...]}},
+    "errors": [...],
     "warnings": [...]}``. Each error names the cluster and the field.
     """
     errors, warnings = [], []
@@ -164,6 +165,8 @@ def kube_cluster_plan(plan, kube_clusters, default_domain="example.com"):
         cfg["name"] = name
         cfg["hosts"] = sorted(e["host"] for e in used[name])
         cfg["namespaces"] = sorted({e["namespace"] for e in used[name]})
+        # Chart packages (<chart>-<version>) its deployments install: uploaded once per KubeFATE server.
+        cfg["charts"] = sorted({f"{e['chart_name']}-{e['chart_version']}" for e in used[name] if e.get("chart_name")})
         if (
             cfg["rbac"] == "namespace"
             and not cfg["node_ip"]

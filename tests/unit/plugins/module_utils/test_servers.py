@@ -9,6 +9,8 @@ def plan(*entries):
     for host, kube, namespace, access in entries:
         clusters[host] = {
             "host": host,
+            "chart_name": "fate-exchange" if host == "exchange" else "fate",
+            "chart_version": "v1.11.2" if host == "exchange" else "v2.0.0",
             "kube_cluster": kube,
             "namespace": namespace,
             "access_type": access,
@@ -30,6 +32,7 @@ def test_defaults_hosts_and_namespaces():
     dc1 = out["kube_clusters"]["dc1"]
     assert dc1["hosts"] == ["exchange", "fate-9999"]
     assert dc1["namespaces"] == ["fate-9999", "fate-exchange"]
+    assert dc1["charts"] == ["fate-exchange-v1.11.2", "fate-v2.0.0"]
     assert dc1["kubefate"]["image"] == KUBEFATE_IMAGE
     assert dc1["kubefate"]["host"] == "kubefate.fed.example.org"
     assert dc1["kubefate"]["mariadb"]["size"] == "10Gi" and dc1["kubefate"]["mariadb"]["password"] == "db-pw"
