@@ -21,7 +21,7 @@ SANITY_ROOT := .build/ansible_collections/fateops/kubefate
 export ANSIBLE_PYTHON_INTERPRETER := $(BIN)/python
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup setup-py311 demo test lint ruff yamllint ansible-lint sanity pytest molecule molecule-real \
+.PHONY: help setup setup-py311 demo bench test lint ruff yamllint ansible-lint sanity pytest molecule molecule-real \
         test-py311 clean
 
 help:
@@ -91,6 +91,10 @@ sanity: setup
 
 pytest: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+# A benchmark, not a gate: deploy_federation for 1 to 50 parties against the stand-ins (docs/performance.md).
+bench: setup
+	$(BIN)/python scripts/bench --markdown .build/bench.md
 
 # The emulator scenario (stand-ins on 127.0.0.1); molecule-real needs FATEOPS_REAL_CLUSTER=1 and an inventory.
 molecule: setup
