@@ -151,6 +151,11 @@ duration:
   description: Seconds the task spent waiting for the job.
   returned: when O(wait) waited for a job
   type: float
+job_seconds:
+  description: Seconds from the start to the end of the job, as KubeFATE recorded them (KubeFATE keeps no end
+    time for failed installs).
+  returned: when the job has ended with an end time
+  type: float
 operation:
   description: What the task did or, in check mode, would do.
   returned: always
@@ -286,6 +291,9 @@ class ClusterRunner:
     def record_job(self, job):
         self.result["job"] = compact_job(job)
         self.result["sub_jobs"] = sub_job_table(job)
+        seconds = job_seconds(job)
+        if seconds is not None:
+            self.result["job_seconds"] = seconds
         if job.get("cluster_id"):
             self.result["uuid"] = job["cluster_id"]
 
