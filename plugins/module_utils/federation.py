@@ -1199,6 +1199,17 @@ def _with_own(own_id, own, peers, links, kind, user):
     return table
 
 
+def _expose(h, section, **node_ports):
+    """Add one Service's NodePorts (chart key -> endpoint) and, when asked for, its LoadBalancer IP (the address
+    of the first endpoint) to a module section of the cluster.yaml."""
+    if h.uses_node_ports:
+        for key, endpoint in node_ports.items():
+            section[key] = h.node_ports.get(endpoint)
+    if h.access_type == "LoadBalancer" and h.request_ip:
+        section["loadBalancerIP"] = h.addresses.get(next(iter(node_ports.values()))) or h.address
+    return section
+
+
 def _fate_yaml(h, fed, links, serving_of):
     backend = BACKENDS[h.backend]
     spark_local = backend["computing"] == "Spark_local"
@@ -1238,10 +1249,7 @@ def _fate_yaml(h, fed, links, serving_of):
 
     if h.engine == "eggroll":
         gw = {"type": stype}
-        if h.uses_node_ports:
-            gw["nodePort"] = h.node_ports.get(h.gateway)
-        if h.access_type == "LoadBalancer" and h.request_ip:
-            gw["loadBalancerIP"] = h.addresses.get(h.gateway) or h.address
+        _expose(h, gw, nodePort=h.gateway)
         if exchange is not None:
             ip, port = links.endpoint(exchange, "rollsite", h)
             gw["exchange"] = {"ip": ip, "port": port}
@@ -1252,11 +1260,7 @@ def _fate_yaml(h, fed, links, serving_of):
         spec[h.gateway] = gw
 
     python = {"type": stype}
-    if h.uses_node_ports:
-        python["httpNodePort"] = h.node_ports.get("fateflow_http")
-        python["grpcNodePort"] = h.node_ports.get("fateflow_grpc")
-    if h.access_type == "LoadBalancer" and h.request_ip:
-        python["loadBalancerIP"] = h.addresses.get("fateflow_http") or h.address
+    _expose(h, python, httpNodePort="fateflow_http", grpcNodePort="fateflow_grpc")
     spec["python"] = python
 
     serving = serving_of.get(h.party_id)
@@ -1267,11 +1271,7 @@ def _fate_yaml(h, fed, links, serving_of):
 
     if h.engine in ("pulsar", "rabbitmq"):
         nginx = {"type": stype}
-        if h.uses_node_ports:
-            nginx["httpNodePort"] = h.node_ports.get("nginx_http")
-            nginx["grpcNodePort"] = h.node_ports.get("nginx_grpc")
-        if h.access_type == "LoadBalancer" and h.request_ip:
-            nginx["loadBalancerIP"] = h.addresses.get("nginx_http") or h.address
+        _expose(h, nginx, httpNodePort="nginx_http", grpcNodePort="nginx_grpc")
         if exchange is not None and h.engine == "pulsar":
             ip, http_port = links.endpoint(exchange, "nginx_http", h)
             _ip, grpc_port = links.endpoint(exchange, "nginx_grpc", h)
@@ -1286,11 +1286,7 @@ def _fate_yaml(h, fed, links, serving_of):
 
     if h.engine == "pulsar":
         pulsar = {"type": stype}
-        if h.uses_node_ports:
-            pulsar["httpNodePort"] = h.node_ports.get("pulsar")
-            pulsar["httpsNodePort"] = h.node_ports.get("pulsar_tls")
-        if h.access_type == "LoadBalancer" and h.request_ip:
-            pulsar["loadBalancerIP"] = h.addresses.get("pulsar") or h.address
+        _expose(h, pulsar, httpNodePort="pulsar", httpsNodePort="pulsar_tls")
         pulsar["publicLB"] = {"enabled": False}
         own = {"host": "pulsar", "port": 6650, "sslPort": 6651}
         if exchange is not None:
@@ -1303,10 +1299,7 @@ def _fate_yaml(h, fed, links, serving_of):
 
     if h.engine == "rabbitmq":
         rabbit = {"type": stype}
-        if h.uses_node_ports:
-            rabbit["nodePort"] = h.node_ports.get("rabbitmq")
-        if h.access_type == "LoadBalancer" and h.request_ip:
-            rabbit["loadBalancerIP"] = h.addresses.get("rabbitmq") or h.address
+        _expose(h, rabbit, nodePort="rabbitmq")
         rabbit["route_table"] = _with_own(h.party_id, {"host": "rabbitmq", "port": 5672}, peers, links, "rabbitmq", h)
         user, password = h.secrets.get("fate_rabbitmq_user"), h.secrets.get("fate_rabbitmq_password")
         if user or password:
@@ -1449,10 +1442,7 @@ def _serving_yaml(h, fed, links):
         spec["ingress"] = _ingress(h, [("servingProxy", "serving-proxy"), ("servingAdmin", "serving-admin")])
     stype = h.service_type
     proxy = {"type": stype}
-    if h.uses_node_ports:
-        proxy["nodePort"] = h.node_ports.get("serving_proxy")
-    if h.access_type == "LoadBalancer" and h.request_ip:
-        proxy["loadBalancerIP"] = h.addresses.get("serving_proxy") or h.address
+    _expose(h, proxy, nodePort="serving_proxy")
     servings = [s for _pid, s in sorted(fed.serving.items())]
     if h.kind == "serving_exchange":
         party_list = []
@@ -1474,10 +1464,7 @@ def _serving_yaml(h, fed, links):
     spec["servingProxy"] = proxy
     if h.kind == "serving":
         server = {"type": stype}
-        if h.uses_node_ports:
-            server["nodePort"] = h.node_ports.get("serving_server")
-        if h.access_type == "LoadBalancer" and h.request_ip:
-            server["loadBalancerIP"] = h.addresses.get("serving_server") or h.address
+        _expose(h, server, nodePort="serving_server")
         fate = fed.parties.get(h.party_id)
         if fate is not None:
             ip, port = links.endpoint(fate, "fateflow_http", h)
