@@ -92,11 +92,11 @@ def federation_cluster_yaml(plan, host):
         raise AnsibleFilterError("federation_cluster_yaml: %s" % exc) from exc
 
 
-def kube_cluster_plan(plan, kube_clusters, default_domain="example.com"):
+def kube_cluster_plan(plan, kube_clusters, default_domain="example.com", charts=None, chart_dir=None):
     """The Kubernetes clusters a federation plan uses, with their KubeFATE server and ingress settings."""
     if not isinstance(plan, Mapping) or "clusters" not in plan:
         raise AnsibleFilterError("kube_cluster_plan: input must be the result of fateops.kubefate.federation_plan")
-    return _kube_cluster_plan(_plain(plan), _plain(kube_clusters), default_domain)
+    return _kube_cluster_plan(_plain(plan), _plain(kube_clusters), default_domain, _plain(charts), _plain(chart_dir))
 
 
 def federation_summary(results, plan=None, check_mode=False):

@@ -18,6 +18,7 @@ MARIADB_IMAGE = "mariadb:10"
 INGRESS_NGINX_VERSION = "v1.1.3"
 RBAC_MODES = ("cluster", "namespace")
 SCHEMES = ("http", "https")
+CHART_PACKAGE = re.compile(r"^(fate|fate-exchange|fate-serving)-v\d+\.\d+\.\d+\S*$")
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 DEFAULTS = {
@@ -77,14 +78,18 @@ def _merge(defaults, given):
     return out
 
 
-def kube_cluster_plan(plan, kube_clusters, default_domain="example.com"):
+def kube_cluster_plan(plan, kube_clusters, default_domain="example.com", charts=None, chart_dir=None):
     """Normalise ``fate_kube_clusters`` for the Kubernetes clusters the federation ``plan`` uses.
 
-    Returns ``{"kube_clusters": {name: {...settings..., "hosts": [...], "namespaces": [...], "charts": [...]}},
-    "errors": [...],
-    "warnings": [...]}``. Each error names the cluster and the field.
+    ``charts`` (``fate_charts``) maps a chart package name (``fate-v2.0.0``) to a file on the controller or an
+    http(s) URL; ``chart_dir`` (``fate_chart_dir``) is a directory of ``<package>.tgz`` files.
+
+    Returns ``{"kube_clusters": {name: {...settings..., "hosts": [...], "namespaces": [...], "charts": [...],
+    "chart_packages": [{"name", "src", "url"}]}}, "errors": [...], "warnings": [...]}``. Each error names the
+    cluster or variable and the field.
     """
     errors, warnings = [], []
+    sources = chart_sources(charts, chart_dir, errors)
     if kube_clusters is None:
         kube_clusters = {}
     if not isinstance(kube_clusters, dict):
@@ -167,6 +172,7 @@ def kube_cluster_plan(plan, kube_clusters, default_domain="example.com"):
         cfg["namespaces"] = sorted({e["namespace"] for e in used[name]})
         # Chart packages (<chart>-<version>) its deployments install: uploaded once per KubeFATE server.
         cfg["charts"] = sorted({f"{e['chart_name']}-{e['chart_version']}" for e in used[name] if e.get("chart_name")})
+        cfg["chart_packages"] = [sources[chart] for chart in cfg["charts"] if chart in sources]
         if (
             cfg["rbac"] == "namespace"
             and not cfg["node_ip"]
@@ -177,7 +183,41 @@ def kube_cluster_plan(plan, kube_clusters, default_domain="example.com"):
                 f"rights) for the NodePort deployments {users}"
             )
         out[name] = cfg
+    needed = {chart for cfg in out.values() for chart in cfg["charts"]}
+    for chart in sorted(set(charts or {}) - needed) if isinstance(charts, dict) else ():
+        warnings.append(f"fate_charts.{chart}: no deployment of this inventory installs it; not uploaded")
     return {"kube_clusters": out, "errors": errors, "warnings": warnings}
+
+
+def chart_sources(charts, chart_dir, errors):
+    """Where each chart package comes from: ``fate_charts`` entries first, then ``fate_chart_dir``."""
+    out = {}
+    if chart_dir:
+        directory = os.path.expanduser(str(chart_dir))
+        if not os.path.isdir(directory):
+            errors.append(f"fate_chart_dir: {chart_dir} is not a directory on the controller")
+        else:
+            for entry in sorted(os.listdir(directory)):
+                if entry.endswith(".tgz"):
+                    out[entry[:-4]] = {"name": entry[:-4], "src": os.path.join(directory, entry), "url": None}
+    if charts in (None, ""):
+        return out
+    if not isinstance(charts, dict):
+        errors.append("fate_charts: must map a chart package name (fate-v2.0.0) to a file path or an http(s) URL")
+        return out
+    for name, value in sorted(charts.items(), key=lambda kv: str(kv[0])):
+        where = f"fate_charts.{name}"
+        if not CHART_PACKAGE.match(str(name)):
+            errors.append(f"{where}: not a chart package name such as fate-v2.0.0, fate-exchange-v1.11.2")
+        elif not isinstance(value, str) or not value:
+            errors.append(f"{where}: must be a file path or an http(s) URL")
+        elif re.match(r"^https?://", value):
+            out[name] = {"name": name, "src": None, "url": value}
+        elif not os.path.isfile(os.path.expanduser(value)):
+            errors.append(f"{where}: {value} does not exist on the controller")
+        else:
+            out[name] = {"name": name, "src": os.path.expanduser(value), "url": None}
+    return out
 
 
 def _has_address(entry):

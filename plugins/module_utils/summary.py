@@ -48,5 +48,7 @@ def summarize(results, plan=None, check_mode=False):
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip() for line in table]
     changed = sum(1 for row in rows if str(row.get("changed")).lower() == "true")
     verdict = "would change (check mode)" if check_mode else "changed by this run"
-    lines.append(f"{len(rows)} clusters, {changed} {verdict}")
+    failed = [row for row in rows if str(row.get("failed")).lower() == "true"]
+    lines.append(f"{len(rows)} clusters, {changed} {verdict}" + (f", {len(failed)} failed" if failed else ""))
+    lines.extend(f"{row.get('cluster')} failed: {row.get('msg')}" for row in failed)
     return {"rows": rows, "lines": lines}

@@ -14,6 +14,9 @@ description:
   - With O(state=absent) the cluster is deleted by UUID; a cluster that is already gone is not an error.
   - When a KubeFATE job for the same cluster is still in flight (for example after an interrupted run),
     the module waits for that job instead of starting another one.
+  - A change of chart version is an upgrade (KubeFATE runs its C(fate-upgrade-manager) job first for chart
+    C(fate)). A move to another chart, to an older version, or a version upgrade of chart C(fate) from 1.7.1
+    or older is refused before any change, in check mode too, with the reason; KubeFATE cannot do them.
   - Never sends C(cover=true) unless O(cover) asks for it; KubeFATE's cover uninstalls an existing release
     of the same name first.
   - With O(wait) the module polls the job until it ends and fails on C(Failed), C(Rollback), C(Canceled) or
@@ -157,7 +160,8 @@ job_seconds:
   returned: when the job has ended with an end time
   type: float
 operation:
-  description: What the task did or, in check mode, would do.
+  description: What the task did or, in check mode, would do (C(install), C(update), C(upgrade), C(delete),
+    C(in_flight), C(none)), or C(refused).
   returned: always
   type: str
   sample: install
@@ -195,6 +199,7 @@ from ansible_collections.fateops.kubefate.plugins.module_utils.spec import (
     specs_equal,
     with_identity,
 )
+from ansible_collections.fateops.kubefate.plugins.module_utils.upgrade import transition
 
 NO_CHANGE_TEXT = "the configuration file did not change"
 IDENTITY = (
@@ -389,16 +394,20 @@ class ClusterRunner:
         self.result["uuid"] = existing.get("uuid", "")
         self.result["cluster"] = public_cluster(existing)
         stored = existing.get("Spec") or {}
-        same_chart = (existing.get("chart_name"), existing.get("chart_version")) == (
-            args["chart_name"],
-            args["chart_version"],
-        )
+        # After a rollback KubeFATE keeps the new chart version on the cluster row but restores the old Spec.
+        current_chart = stored.get("chartName") or existing.get("chart_name")
+        current_version = stored.get("chartVersion") or existing.get("chart_version")
+        operation, refusal = transition(current_chart, current_version, args["chart_name"], args["chart_version"])
+        same_chart = operation == "update"
         paths = changed_paths(desired, stored)
         self.result["changed_paths"] = paths
         if same_chart and specs_equal(desired, stored):
             note = " (after waiting for the job in flight)" if waited else ""
             return self.finish(f"cluster {name} is up to date ({existing.get('status')}){note}")
-        self.result["operation"] = "upgrade" if not same_chart else "update"
+        if refusal:
+            self.result["operation"] = "refused"
+            self.fail(f"cluster {name}: refused before any change: {refusal}")
+        self.result["operation"] = operation
         if module._diff:
             self.result["diff"] = {
                 "before": as_yaml(stored),
@@ -408,7 +417,7 @@ class ClusterRunner:
             }
         what = ", ".join(paths[:6]) + (f" and {len(paths) - 6} more" if len(paths) > 6 else "")
         if not same_chart:
-            what = f"chart {existing.get('chart_name')} {existing.get('chart_version')} -> {args['chart_version']}" + (
+            what = f"chart {current_chart} {current_version} -> {args['chart_version']}" + (
                 f"; {what}" if what else ""
             )
         if module.check_mode:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -88,3 +89,47 @@ def run_tasks(tasks: list[dict], module_defaults: dict | None = None, args: tupl
             check=False,
         )
     return Run(proc, "localhost")
+
+
+SANDBOX = ROOT / "inventories" / "sandbox"
+CHARTS = SHARED / "kubefate" / "charts"
+
+
+def run_playbook(
+    playbook: str, kube, emulator, *args: str, inventory: Path = SANDBOX, timeout: int = 900, **env: str
+) -> subprocess.CompletedProcess:
+    """Run ``fateops.kubefate.<playbook>`` on an inventory (the sandbox's by default) against the stand-ins."""
+    with tempfile.TemporaryDirectory(prefix="fateops-playbook-") as tmp:
+        run_env = ansible_env(
+            Path(tmp),
+            FATEOPS_SANDBOX_KUBECONFIG=str(kube.kubeconfig),
+            FATEOPS_SANDBOX_KUBEFATE_URL=emulator.url,
+            FATEOPS_SANDBOX_CHARTS=str(CHARTS),
+            **env,
+        )
+        return subprocess.run(
+            [str(BIN / "ansible-playbook"), f"fateops.kubefate.{playbook}", "-i", str(inventory), *args],
+            cwd=ROOT,
+            env=run_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+
+def recap(output: str) -> dict[str, dict[str, int]]:
+    """PLAY RECAP counters per host."""
+    found = {}
+    for host, stats in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", output, re.M):
+        found[host] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", stats)}
+    return found
+
+
+def stored_cluster(emulator, name: str) -> dict:
+    """The cluster record KubeFATE holds for a cluster name (not deleted), read through its API."""
+    status, body = emulator.api("GET", "/v1/cluster/")
+    assert status == 200, body
+    clusters = [c for c in body["data"] if c["name"] == name]
+    assert len(clusters) == 1, clusters
+    return clusters[0]

@@ -10,20 +10,16 @@ import base64
 import json
 import re
 import shutil
-import subprocess
-import tempfile
-from pathlib import Path
 
 import pytest
 import yaml
-from ansible_run import BIN, ROOT, SHARED, ansible_env
+from ansible_run import SANDBOX, SHARED, recap, run_playbook, stored_cluster
 from kube_fake.testing import run_kube_fake
 from kubefate_emulator.testing import run_emulator
 
 pytestmark = pytest.mark.skipif(
     not (SHARED / "kubefate" / "charts").is_dir(), reason="reference KubeFATE charts (../shared) absent"
 )
-CHARTS = SHARED / "kubefate" / "charts"
 PASSWORD = "sandbox-demo-only"
 
 
@@ -33,40 +29,8 @@ def standins():
         yield kube, emulator
 
 
-def deploy(kube, emulator, *args, inventory=ROOT / "inventories" / "sandbox"):
-    with tempfile.TemporaryDirectory(prefix="fateops-deploy-") as tmp:
-        env = ansible_env(
-            Path(tmp),
-            FATEOPS_SANDBOX_KUBECONFIG=str(kube.kubeconfig),
-            FATEOPS_SANDBOX_KUBEFATE_URL=emulator.url,
-            FATEOPS_SANDBOX_CHARTS=str(CHARTS),
-        )
-        proc = subprocess.run(
-            [str(BIN / "ansible-playbook"), "fateops.kubefate.deploy_federation", "-i", str(inventory), *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=False,
-        )
-    return proc
-
-
-def recap(output: str) -> dict[str, dict[str, int]]:
-    found = {}
-    for host, stats in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", output, re.M):
-        found[host] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", stats)}
-    return found
-
-
-def stored_spec(emulator, name):
-    """The cluster.yaml KubeFATE stored for a cluster, read through its API."""
-    status, body = emulator.api("GET", "/v1/cluster/")
-    assert status == 200, body
-    clusters = [c for c in body["data"] if c["name"] == name]
-    assert len(clusters) == 1, clusters
-    return clusters[0]
+def deploy(kube, emulator, *args, inventory=SANDBOX):
+    return run_playbook("deploy_federation", kube, emulator, *args, inventory=inventory)
 
 
 def test_check_mode_on_an_empty_cluster_writes_nothing(standins):
@@ -106,9 +70,9 @@ def test_deploy_then_rerun_changes_nothing(standins):
         assert kube.get("Namespace", namespace)
 
     # Route tables: star through the exchange, computed from the inventory.
-    exchange = stored_spec(emulator, "fate-exchange")["Spec"]
+    exchange = stored_cluster(emulator, "fate-exchange")["Spec"]
     assert sorted(p["partyId"] for p in exchange["rollsite"]["partyList"]) == [9999, 10000]
-    party = stored_spec(emulator, "fate-9999")["Spec"]
+    party = stored_cluster(emulator, "fate-9999")["Spec"]
     assert [p["partyId"] for p in party["osx"]["partyList"]] == [10000]
     assert party["osx"]["partyList"][0]["partyPort"] == exchange["rollsite"]["nodePort"]
 
@@ -136,7 +100,7 @@ def test_limit_to_one_party(standins):
 def test_bad_inventory_is_refused_before_any_write(standins, tmp_path):
     kube, emulator = standins
     inventory = tmp_path / "sandbox"
-    shutil.copytree(ROOT / "inventories" / "sandbox", inventory)
+    shutil.copytree(SANDBOX, inventory)
     (inventory / "group_vars" / "sandbox_party_10000.yml").write_text("fate_party_id: 9999\n")
     sandbox_vars = inventory / "group_vars" / "sandbox.yml"
     data = yaml.safe_load(sandbox_vars.read_text())
