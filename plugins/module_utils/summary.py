@@ -27,6 +27,15 @@ def dashboards(cluster_yaml):
     return sorted(hosts)
 
 
+def touched_text(row):
+    """``fate-exchange (update: rollsite.partyList)``: a changed cluster, what was done and the first paths."""
+    paths = [str(p) for p in row.get("changed_paths") or []]
+    what = str(row.get("operation") or "")
+    if paths and what in ("update", "upgrade"):
+        what += ": " + ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+    return f"{row.get('cluster')} ({what})"
+
+
 def summarize(results, plan=None, check_mode=False):
     """Rows (dicts) and aligned text lines from the ``deployment_result`` facts of the deployed hosts."""
     clusters = (plan or {}).get("clusters") or {}
@@ -50,5 +59,8 @@ def summarize(results, plan=None, check_mode=False):
     verdict = "would change (check mode)" if check_mode else "changed by this run"
     failed = [row for row in rows if str(row.get("failed")).lower() == "true"]
     lines.append(f"{len(rows)} clusters, {changed} {verdict}" + (f", {len(failed)} failed" if failed else ""))
+    touched = [touched_text(row) for row in rows if str(row.get("changed")).lower() == "true"]
+    if touched:
+        lines.append(("would touch: " if check_mode else "touched: ") + "; ".join(touched))
     lines.extend(f"{row.get('cluster')} failed: {row.get('msg')}" for row in failed)
     return {"rows": rows, "lines": lines}

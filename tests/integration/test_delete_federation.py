@@ -77,6 +77,7 @@ def test_delete_in_order_then_rerun(federation):
     assert len(deletes) == 3 and all(p.startswith("/v1/cluster/") for p in deletes), deletes
     # The parties go before the exchange: their order in the request log.
     status, body = emulator.api("GET", "/v1/cluster/?all=true")
+    assert status == 200, body
     uuid_name = {c["uuid"]: c["name"] for c in body["data"]}
     order = [uuid_name[p.rsplit("/", 1)[1]] for p in deletes]
     assert order[-1] == "fate-exchange" and sorted(order[:2]) == ["fate-10000", "fate-9999"], order
