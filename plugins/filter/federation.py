@@ -19,6 +19,8 @@ from ansible_collections.fateops.kubefate.plugins.module_utils.federation import
     cluster_yaml,
 )
 from ansible_collections.fateops.kubefate.plugins.module_utils.servers import kube_cluster_plan as _kube_cluster_plan
+from ansible_collections.fateops.kubefate.plugins.module_utils.spec import redact as _redact
+from ansible_collections.fateops.kubefate.plugins.module_utils.spec import secret_values
 from ansible_collections.fateops.kubefate.plugins.module_utils.summary import summarize
 
 #: Host variables the model reads besides the ``fate_*`` ones.
@@ -106,6 +108,19 @@ def federation_summary(results, plan=None, check_mode=False):
     return summarize(_plain(list(results)), _plain(plan) if plan is not None else None, bool(check_mode))
 
 
+def redact(value, secrets=None):
+    """``value`` with the given secret values, secret-looking keys, tokens and private keys masked."""
+    return _redact(_plain(value), [str(s) for s in _plain(list(secrets or []))])
+
+
+def federation_secrets(plan, kube_plan=None, extra=None):
+    """Every password the inventory configured for a federation: the values ``redact`` must hide."""
+    found = secret_values(_plain(plan or {}))
+    secret_values(_plain(kube_plan or {}), found)
+    secret_values(_plain(extra or {}), found)
+    return sorted(found)
+
+
 class FilterModule:
     """fateops.kubefate federation filters."""
 
@@ -115,4 +130,6 @@ class FilterModule:
             "federation_cluster_yaml": federation_cluster_yaml,
             "kube_cluster_plan": kube_cluster_plan,
             "federation_summary": federation_summary,
+            "federation_secrets": federation_secrets,
+            "redact": redact,
         }

@@ -5,6 +5,7 @@
 
 import copy
 import json
+import re
 
 SECRET_MARKERS = ("password", "passwd", "secret", "token", "default_pass", "private_key", "privatekey")
 MASK = "********"
@@ -80,3 +81,38 @@ def with_identity(spec, name, namespace, chart_name, chart_version):
         if value is not None:
             out[key] = value
     return out
+
+
+#: Secrets that show up in text whatever the configuration: bearer tokens, JWTs and PEM private keys.
+_TEXT_SECRETS = (
+    (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9\-._~+/]+=*"), r"\1" + MASK),
+    (re.compile(r"eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+"), MASK),
+    (
+        re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?-----END \1PRIVATE KEY-----", re.S),
+        r"-----BEGIN \1PRIVATE KEY-----\n" + MASK + r"\n-----END \1PRIVATE KEY-----",
+    ),
+    (
+        re.compile(r"(?i)((?:password|passwd|secret|token)[\"']?\s*[:=]\s*[\"']?)([^\s\"',;)}]+)"),
+        r"\1" + MASK,
+    ),
+)
+
+
+def redact(value, secrets=()):
+    """``value`` (text, or data holding text) with every known secret, token and private key replaced.
+
+    ``secrets`` are the exact values configured (passwords from the inventory); values of three characters or
+    fewer are ignored, as they would mask ordinary words. Secret-looking keys of data are masked too.
+    """
+    known = sorted({str(s) for s in secrets or () if s is not None and len(str(s)) > 3}, key=len, reverse=True)
+    if isinstance(value, dict):
+        return {k: (MASK if is_secret_key(k) and v not in (None, "") else redact(v, known)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v, known) for v in value]
+    if not isinstance(value, str):
+        return value
+    for secret in known:
+        value = value.replace(secret, MASK)
+    for pattern, replacement in _TEXT_SECRETS:
+        value = pattern.sub(replacement, value)
+    return value

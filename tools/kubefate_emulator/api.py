@@ -448,7 +448,7 @@ class Api:
         for pod, container, workload in pods:
             if statuses.get(workload.name) != "Available":
                 continue
-            lines = _container_log(pod, container, workload.ready_at, query)
+            lines = _container_log(pod, container, workload.ready_at, query, _db_password(cluster.spec))
             text = "".join((f"[{pod} {container}] " if prefix else "") + line for line in lines)
             if query["limit_bytes"] is not None:
                 text = text.encode()[: query["limit_bytes"]].decode("utf-8", errors="ignore")
@@ -511,7 +511,7 @@ def _log_query(req: Request) -> dict:
 _LOG_TEMPLATES = (
     "starting {container} (pod {pod})",
     "loading configuration from /data/projects/fate/conf",
-    "connecting to mysql:3306",
+    "connecting to mysql:3306 (user fate, passwd {db_password})",
     "connection established",
     "initialising {container} services",
     "listening on port {port}",
@@ -524,8 +524,13 @@ _LOG_TEMPLATES = (
 )
 
 
-def _container_log(pod: str, container: str, ready_at: float, query: dict) -> list[str]:
-    """Deterministic synthetic log lines of one container."""
+def _db_password(spec: dict) -> str:
+    """The MySQL password of a cluster.yaml, which FATE's services print with their database settings."""
+    return str(((spec or {}).get("mysql") or {}).get("password") or "fate_dev")
+
+
+def _container_log(pod: str, container: str, ready_at: float, query: dict, db_password: str = "") -> list[str]:
+    """Deterministic synthetic log lines of one container (with the database password, as real logs leak it)."""
     port = 9000 + int(hashlib.sha256(container.encode()).hexdigest(), 16) % 1000
     now = time.time()
     lines = []
@@ -536,7 +541,7 @@ def _container_log(pod: str, container: str, ready_at: float, query: dict) -> li
         if query["since_time"] is not None and moment < query["since_time"]:
             continue
         level = "INFO"
-        text = template.format(container=container, pod=pod, port=port)
+        text = template.format(container=container, pod=pod, port=port, db_password=db_password)
         line = f"[{level}] {container}: {text}\n"
         if query["timestamps"]:
             stamp = dt.datetime.fromtimestamp(moment, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
