@@ -173,6 +173,16 @@ def kube_cluster_plan(plan, kube_clusters, default_domain="example.com", charts=
         # Chart packages (<chart>-<version>) its deployments install: uploaded once per KubeFATE server.
         cfg["charts"] = sorted({f"{e['chart_name']}-{e['chart_version']}" for e in used[name] if e.get("chart_name")})
         cfg["chart_packages"] = [sources[chart] for chart in cfg["charts"] if chart in sources]
+        if cfg["rbac"] == "namespace" and ing["install"] is True:
+            errors.append(
+                f"{where}.ingress.install: installing ingress-nginx needs cluster rights, which rbac: namespace "
+                "does not have; use the cluster's controller (ingress.address, ingress.http_port)"
+            )
+        elif cfg["rbac"] == "namespace" and not ing["address"]:
+            warnings.append(
+                f"{where}.ingress.address: not set with rbac: namespace; finding the controller reads its service "
+                f"in namespace {ing['namespace']}, which needs rights there"
+            )
         if (
             cfg["rbac"] == "namespace"
             and not cfg["node_ip"]

@@ -97,3 +97,59 @@ def test_existing_kubeconfig_is_accepted(tmp_path):
         plan(("fate-9999", "dc1", "fate-9999", "NodePort")), {"dc1": {**GOOD, "kubeconfig": str(kubeconfig)}}
     )
     assert out["errors"] == [] and out["kube_clusters"]["dc1"]["kubeconfig"] == str(kubeconfig)
+
+
+def test_namespace_rbac_cannot_install_ingress_and_warns_without_its_address():
+    entries = plan(("fate-9999", "dc1", "fate-9999", "NodePort"))
+    out = kube_cluster_plan(entries, {"dc1": {**GOOD, "rbac": "namespace", "ingress": {"install": True}}})
+    assert any(
+        e.startswith("fate_kube_clusters.dc1.ingress.install: installing ingress-nginx needs") for e in out["errors"]
+    )
+    out = kube_cluster_plan(entries, {"dc1": {**GOOD, "rbac": "namespace"}})
+    assert out["errors"] == []
+    assert out["warnings"] == [
+        "fate_kube_clusters.dc1.ingress.address: not set with rbac: namespace; finding the controller reads its "
+        "service in namespace ingress-nginx, which needs rights there"
+    ]
+
+
+def test_chart_sources_from_fate_charts_and_the_chart_dir(tmp_path):
+    (tmp_path / "fate-v2.0.0.tgz").write_bytes(b"x")
+    (tmp_path / "fate-v1.9.1.tgz").write_bytes(b"x")
+    entries = plan(("fate-9999", "dc1", "fate-9999", "NodePort"), ("exchange", "dc1", "fate-exchange", "NodePort"))
+    url = "https://charts.example.org/fate-exchange-v1.11.2.tgz"
+    out = kube_cluster_plan(entries, {"dc1": GOOD}, charts={"fate-exchange-v1.11.2": url}, chart_dir=str(tmp_path))
+    assert out["errors"] == []
+    assert out["kube_clusters"]["dc1"]["chart_packages"] == [
+        {"name": "fate-exchange-v1.11.2", "src": None, "url": url},
+        {"name": "fate-v2.0.0", "src": str(tmp_path / "fate-v2.0.0.tgz"), "url": None},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("charts", "chart_dir", "message"),
+    [
+        ("x", None, "fate_charts: must map a chart package name"),
+        ({"fate-2.0": "/x.tgz"}, None, "fate_charts.fate-2.0: not a chart package name"),
+        ({"fate-v2.0.0": 7}, None, "fate_charts.fate-v2.0.0: must be a file path or an http(s) URL"),
+        (
+            {"fate-v2.0.0": "/nonexistent/fate.tgz"},
+            None,
+            "fate_charts.fate-v2.0.0: /nonexistent/fate.tgz does not exist",
+        ),
+        (None, "/nonexistent/charts", "fate_chart_dir: /nonexistent/charts is not a directory on the controller"),
+    ],
+)
+def test_bad_chart_sources_name_the_variable(charts, chart_dir, message):
+    out = kube_cluster_plan(
+        plan(("fate-9999", "dc1", "fate-9999", "NodePort")), {"dc1": GOOD}, charts=charts, chart_dir=chart_dir
+    )
+    assert any(e.startswith(message) for e in out["errors"]), out["errors"]
+
+
+def test_unused_chart_package_is_a_warning():
+    out = kube_cluster_plan(
+        plan(("fate-9999", "dc1", "fate-9999", "NodePort")), {"dc1": GOOD}, charts={"fate-v1.9.1": "https://x/y.tgz"}
+    )
+    assert out["errors"] == []
+    assert out["warnings"] == ["fate_charts.fate-v1.9.1: no deployment of this inventory installs it; not uploaded"]
