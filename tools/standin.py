@@ -79,6 +79,7 @@ class StandIn:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.opener = _OPENER
         self.process: subprocess.Popen | None = None
         self.log_path: Path | None = None
 
@@ -103,7 +104,7 @@ class StandIn:
             data = body
         req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
         try:
-            with _OPENER.open(req, timeout=timeout) as resp:
+            with self.opener.open(req, timeout=timeout) as resp:
                 return resp.status, dict(resp.headers.items()), resp.read()
         except urllib.error.HTTPError as exc:
             with contextlib.closing(exc):

@@ -196,6 +196,7 @@ class Api:
         if user is None or not auth.check_password(password, user.salt, user.password):
             return unauthorized("incorrect Username or Password")
         token, expire = auth.new_token(username, key, ttl)
+        self.state.note_token(token)
         return json_response(200, {"code": 200, "expire": goish.format_time_seconds(expire), "token": token})
 
     def logout(self, req: Request) -> Response:

@@ -56,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--kube-version", default=d.kube_version, help=f"Kubernetes version for validation ({d.kube_version})"
     )
     g.add_argument("--quiet", action="store_true", help="no access log on stderr")
+    g.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this certificate (chain) instead of HTTP")
+    g.add_argument("--tls-key", metavar="PEM", help="private key of --tls-cert (default: inside the --tls-cert file)")
     t = p.add_argument_group("timing")
     t.add_argument("--job-seconds", type=_seconds, default=d.job_seconds, help="time for workloads to converge (3)")
     t.add_argument(
@@ -107,6 +109,8 @@ def options_from_args(argv: list[str] | None = None) -> Options:
         ephemeral_db=ns.ephemeral_db,
         start_delay=ns.start_delay,
         strict_namespaces=ns.strict_namespaces,
+        tls_cert=ns.tls_cert,
+        tls_key=ns.tls_key,
         node_ip=ns.node_ip,
         kube_version=ns.kube_version,
         quiet=ns.quiet,
@@ -118,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         options = options_from_args(argv)
+        if options.tls_key and not options.tls_cert:
+            raise OptionError("--tls-key needs --tls-cert")
     except OptionError as exc:
         print(f"kubefate-emulator: {exc}", file=sys.stderr)
         return 2

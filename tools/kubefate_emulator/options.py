@@ -35,12 +35,14 @@ class Options:
     ephemeral_db: bool = False
     start_delay: float = 0.0
     strict_namespaces: bool = False
+    tls_cert: str | None = None
+    tls_key: str | None = None
     node_ip: str = "192.168.0.10"
     kube_version: str = "1.28.0"
     quiet: bool = False
 
     #: Options fixed at start (the control API refuses to change them).
-    READ_ONLY = ("host", "port", "start_delay")
+    READ_ONLY = ("host", "port", "start_delay", "tls_cert", "tls_key")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 import sys
 import threading
 import time
@@ -366,10 +367,23 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], (ssl.SSLError, ConnectionError)):
+            return  # a TLS client that refused the certificate, or went away: nothing to report
+        super().handle_error(request, client_address)
+
 
 def make_server(emulator: Emulator) -> Server:
     handler = type("BoundHandler", (Handler,), {"emulator": emulator})
-    return Server((emulator.options.host, emulator.options.port), handler)
+    server = Server((emulator.options.host, emulator.options.port), handler)
+    options = emulator.options
+    if options.tls_cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(options.tls_cert, options.tls_key or None)
+        # The handshake happens in the request thread (not in accept), so a client that rejects the
+        # certificate only ends its own connection.
+        server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+    return server
 
 
 def serve(options: Options) -> None:
@@ -389,7 +403,8 @@ def serve(options: Options) -> None:
         time.sleep(options.start_delay)
     server = make_server(emulator)
     threading.Thread(target=_warm_up, args=(emulator,), daemon=True).start()
-    emulator.log(f"listening on http://{options.host}:{server.server_address[1]}")
+    scheme = "https" if options.tls_cert else "http"
+    emulator.log(f"listening on {scheme}://{options.host}:{server.server_address[1]}")
     try:
         server.serve_forever(poll_interval=0.1)
     except KeyboardInterrupt:

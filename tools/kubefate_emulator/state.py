@@ -33,6 +33,7 @@ UPGRADE_MANAGER = ("fate-upgrade-manager", "v1.0.0")
 UPGRADE_JOB = "fate-mysql-upgrade-job"
 BASE_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", "kube-fate")
 REPO_NAME = "kubefate"
+MAX_TOKENS = 1000  # issued JWTs kept for the control API (the oldest are dropped)
 
 
 class HelmError(Exception):
@@ -315,6 +316,7 @@ class State:
         self.namespaces: dict[str, float] = dict.fromkeys(BASE_NAMESPACES, self.started_at)
         self.requests: list[dict[str, Any]] = []
         self.request_seq = 0
+        self.tokens: list[str] = []  # every JWT issued, for tests that check clients never show one
         self.repo: dict[tuple[str, str], charts.ChartPackage] = {}
         self.repo_dir: Path | None = None
         self.load_repo(options.charts_dir)
@@ -348,6 +350,11 @@ class State:
                 salt=salt,
             )
         )
+
+    def note_token(self, token: str) -> None:
+        with self.lock:
+            self.tokens.append(token)
+            del self.tokens[:-MAX_TOKENS]
 
     def restart(self, ephemeral_db: bool | None = None) -> None:
         """The kubefate pod restarts: new signing key, job goroutines gone, maybe the DB too."""
@@ -709,6 +716,7 @@ class State:
                 },
                 "namespaces": sorted(self.namespaces),
                 "users": [u.username for u in self.users if u.deleted_at is None],
+                "tokens": list(self.tokens),
                 "clusters": [
                     {
                         "uuid": c.uuid,

@@ -9,7 +9,8 @@
 
 Keyword arguments become command-line options (``job_seconds=1`` → ``--job-seconds 1``; ``True`` → a
 bare flag; ``False``/``None`` → omitted; a list → the option repeated, except ``http_error_codes``
-which is joined with commas). Positional arguments are passed through verbatim.
+which is joined with commas). Positional arguments are passed through verbatim. With ``tls_cert`` the
+emulator serves HTTPS and ``.url`` is ``https://…``; the helper itself does not verify that certificate.
 """
 
 from __future__ import annotations
@@ -17,14 +18,16 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
+import ssl
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from standin import StandIn, StandInError, cli_args, free_port, launch, parse_body
+from standin import StandIn, StandInError, _NoRedirect, cli_args, free_port, launch, parse_body
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "kubefate-emulator"
@@ -43,8 +46,15 @@ class Emulator(StandIn):
     control_prefix = "/_emulator"
     error = EmulatorError
 
-    def __init__(self, host: str, port: int, username: str = "admin", password: str = "admin") -> None:
-        super().__init__(f"http://{host}:{port}")
+    def __init__(
+        self, host: str, port: int, username: str = "admin", password: str = "admin", scheme: str = "http"
+    ) -> None:
+        super().__init__(f"{scheme}://{host}:{port}")
+        if scheme == "https":  # the test's own client: the certificate under test is the module's business
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            self.opener = urllib.request.build_opener(_NoRedirect, urllib.request.HTTPSHandler(context=context))
         self.host = host
         self.port = port
         self.username = username
@@ -211,7 +221,8 @@ def run_emulator(
     port = port or free_port(host)
     python = python or os.environ.get("KUBEFATE_EMULATOR_PYTHON") or sys.executable
     argv = [python, str(SCRIPT), "--host", host, "--port", str(port), *cli_args(_JOINED, *args, **kwargs)]
-    emu = Emulator(host, port, kwargs.get("username", "admin"), kwargs.get("password", "admin"))
+    scheme = "https" if kwargs.get("tls_cert") else "http"
+    emu = Emulator(host, port, kwargs.get("username", "admin"), kwargs.get("password", "admin"), scheme)
 
     def ready() -> bool:
         return emu.request("GET", "/", timeout=2)[0] == 200
