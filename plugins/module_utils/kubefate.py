@@ -7,7 +7,8 @@ It speaks to the KubeFATE server (``k8s-deploy``) as the server really behaves, 
 ``data`` is base64, list routes end with a slash and create/update routes do not (any other form is a
 redirect, which is treated as a client bug), business errors are HTTP 500 with an ``error`` text, tokens
 expire or die with the server and are renewed on any 401, and transient faults (connection refused while
-KubeFATE starts, 502/503/504 from the ingress) are retried with backoff for a bounded time.
+KubeFATE starts, 502/503/504 from the ingress) are retried with backoff for a bounded time. A TLS
+certificate that cannot be verified is not transient: it fails at once, saying what to set.
 """
 
 import base64
@@ -15,6 +16,7 @@ import json
 import os
 import random
 import socket
+import ssl
 import time
 import urllib.error
 from urllib.parse import urlencode, urlsplit
@@ -30,12 +32,16 @@ ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
 class KubefateError(Exception):
-    """An API call that failed; ``status`` is the HTTP code (None for transport errors)."""
+    """An API call that failed; ``status`` is the HTTP code (None for transport errors).
 
-    def __init__(self, message, status=None, body=None):
+    ``retryable`` is False for failures that waiting cannot cure (a certificate that is not trusted).
+    """
+
+    def __init__(self, message, status=None, body=None, retryable=True):
         super().__init__(message)
         self.status = status
         self.body = body
+        self.retryable = retryable
 
     @property
     def server_text(self):
@@ -120,6 +126,8 @@ class KubefateClient:
             self.sleep(delay * random.uniform(0.8, 1.2))
             delay = min(delay * 2, 10.0)
         if status is None:
+            if not transient:
+                raise KubefateError(text, retryable=False)
             raise KubefateError(f"cannot reach KubeFATE at {self.url}: {text}")
         return status, _parse(text)
 
@@ -136,7 +144,21 @@ class KubefateClient:
             return exc.code, text, exc.code in RETRY_STATUSES
         except (urllib.error.URLError, UrlConnectionError, socket.timeout, ConnectionError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
+            if isinstance(reason, ssl.SSLCertVerificationError):
+                return None, self._certificate_message(reason), False
             return None, str(reason), True
+
+    def _certificate_message(self, error):
+        """Why the server's TLS certificate was refused, and what to set: one line."""
+        why = (getattr(error, "verify_message", None) or str(error)).rstrip(".")
+        if "mismatch" in why.lower():
+            hint = "use a url whose host name or IP address the certificate lists"
+        else:
+            hint = (
+                "set ca_path to the CA certificate (PEM) that signed it, "
+                "or validate_certs: false for a throw-away test server only"
+            )
+        return f"TLS certificate of KubeFATE at {self.url} is not trusted ({why}): {hint}"
 
     def call(self, method, path, body=None, query=None, what=None, raw_body=None, headers=None):
         """An authenticated call; logs in lazily and once more on 401. Returns the parsed body of a 200."""
