@@ -37,8 +37,7 @@ PLAYBOOK = """
   gather_facts: false
   tasks:
     - name: Compute the federation plan and refuse a bad inventory
-      ansible.builtin.import_role:
-        name: fateops.kubefate.preflight
+      ansible.builtin.import_tasks: PREFLIGHT
 
 - name: Certificates | TLS certificates of the Pulsar exchange, in star Pulsar federations
   hosts: "{{ groups['fate_phase_exchange'] | default([]) + groups['fate_phase_fate'] | default([]) }}"
@@ -81,7 +80,7 @@ def pulsar_inventory(target: Path) -> Path:
 def run(kube, workdir: Path, *args: str, inventory: Path | None = None) -> subprocess.CompletedProcess:
     playbook = workdir / "certificates.yml"
     if not playbook.exists():
-        playbook.write_text(PLAYBOOK)
+        playbook.write_text(PLAYBOOK.replace("PREFLIGHT", str(ROOT / "playbooks" / "tasks" / "preflight.yml")))
     env = ansible_env(workdir, FATEOPS_SANDBOX_KUBECONFIG=kube.kubeconfig)
     return subprocess.run(
         [str(BIN / "ansible-playbook"), "-i", str(inventory or workdir / "inventory"), str(playbook), *args],
