@@ -269,9 +269,11 @@ def test_ansible_builder_creates_the_build_context(tmp_path):
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    # The collection and every collection it depends on (galaxy.yml), none other.
     assert {c["name"] for c in load(tmp_path / "_build" / "requirements.yml")["collections"]} == {
         "fateops.kubefate",
         "kubernetes.core",
+        *load(ROOT / "galaxy.yml")["dependencies"],
     }
 
 
@@ -443,6 +445,26 @@ RUN_LEVEL = {
 }
 
 
+# The day-2 templates ask for the run-time variables of their own playbook (docs/day2.md), nothing else.
+DAY2_SURVEYS = {
+    "FATE federation | delete": (
+        "delete_federation",
+        {"fate_delete_confirm", "fate_delete_namespaces", "fate_delete_servers"},
+    ),
+    "FATE federation | remove party": ("remove_party", {"fate_remove_party"}),
+    "FATE federation | collect logs": ("collect_logs", {"fate_logs_tail", "fate_logs_since", "fate_logs_previous"}),
+}
+# Templates and the workflow that ask the run-level survey of deploy_federation.
+RUN_SURVEYS = {
+    "FATE federation | deploy",
+    "FATE federation | check",
+    "FATE federation | validate inventory",
+    "FATE federation | upgrade",
+    "FATE federation | validate, deploy, verify",
+}
+DEPLOY_CREDENTIALS = {"KubeFATE API", "OpenShift or Kubernetes API Bearer Token", "Vault"}
+
+
 def surveys(assets):
     for kind in ("job_templates", "workflow_job_templates"):
         for template in assets[kind]:
@@ -450,9 +472,31 @@ def surveys(assets):
                 yield template["name"], template["related"]["survey_spec"]
 
 
+def test_day2_surveys_ask_their_playbook_variables_only(assets):
+    found = dict(surveys(assets))
+    assert set(found) == RUN_SURVEYS | set(DAY2_SURVEYS)
+    for name, (playbook, variables) in DAY2_SURVEYS.items():
+        survey = found[name]
+        assert survey_errors(survey) == [], name
+        questions = {q["variable"]: q for q in survey["spec"]}
+        assert set(questions) == variables, name
+        text = (ROOT / "playbooks" / f"{playbook}.yml").read_text()
+        for variable, question in questions.items():
+            assert variable in federation.PLAYBOOK_VARIABLES, f"{name}: {variable}"
+            assert variable in text, f"{name}: {playbook} does not read {variable}"
+            assert question["required"] or "default" not in question, f"{name}: {variable}"
+            if question["type"] == "multiplechoice":  # an on/off switch, read with | bool
+                assert question["choices"] == ["false", "true"] and not question["required"], f"{name}: {variable}"
+    # Nothing is deleted by omission or by a default: the confirmation is asked every time, without a default.
+    (confirm,) = [q for q in found["FATE federation | delete"]["spec"] if q["variable"] == "fate_delete_confirm"]
+    assert confirm["type"] == "text" and confirm["required"] is True and "default" not in confirm
+    (party,) = found["FATE federation | remove party"]["spec"]
+    assert party["type"] == "integer" and party["required"] is True and "default" not in party
+
+
 def test_surveys_are_accepted_and_hold_run_level_variables_only(assets):
-    found = list(surveys(assets))
-    assert len(found) == 4
+    found = [(name, survey) for name, survey in surveys(assets) if name in RUN_SURVEYS]
+    assert len(found) == len(RUN_SURVEYS)
     for name, survey in found:
         assert survey_errors(survey) == [], name
         for question in survey["spec"]:
@@ -491,6 +535,10 @@ def test_job_templates_prompt_for_nothing_but_limit_tags_and_survey(assets):
         "FATE federation | check",
         "FATE federation | validate inventory",
         "FATE federation | verify",
+        "FATE federation | upgrade",
+        "FATE federation | delete",
+        "FATE federation | remove party",
+        "FATE federation | collect logs",
     }
     assert templates["FATE federation | check"]["job_type"] == "check"
     assert templates["FATE federation | check"]["diff_mode"] is True
@@ -502,11 +550,19 @@ def test_job_templates_prompt_for_nothing_but_limit_tags_and_survey(assets):
         kinds = [c["credential_type"]["kind"] for c in template["related"]["credentials"]]
         assert len(kinds) == len(set(kinds)), f"{name}: AWX takes one credential per type"
     deploy = templates["FATE federation | deploy"]["related"]["credentials"]
-    assert {c["credential_type"]["name"] for c in deploy} == {
-        "KubeFATE API",
-        "OpenShift or Kubernetes API Bearer Token",
-        "Vault",
-    }
+    assert {c["credential_type"]["name"] for c in deploy} == DEPLOY_CREDENTIALS
+    # The day-2 playbooks and verify_federation (toy test through kubernetes.core.k8s_exec) reach KubeFATE and
+    # Kubernetes and read the whole inventory, vault-encrypted values included.
+    for name in ("verify", "upgrade", "delete", "remove party", "collect logs"):
+        credentials = templates[f"FATE federation | {name}"]["related"]["credentials"]
+        assert {c["credential_type"]["name"] for c in credentials} == DEPLOY_CREDENTIALS, name
+    # Two runs that change one federation would race on the same KubeFATE clusters.
+    for name in ("deploy", "upgrade", "delete", "remove party"):
+        assert templates[f"FATE federation | {name}"]["allow_simultaneous"] is False, name
+    upgrade = templates["FATE federation | upgrade"]
+    assert upgrade["playbook"] == "upgrade_federation.yml" and upgrade["job_type"] == "run"
+    assert upgrade["ask_limit_on_launch"] is True
+    assert upgrade["related"]["survey_spec"] == templates["FATE federation | deploy"]["related"]["survey_spec"]
 
 
 def test_playbooks_exist_in_the_project_and_awx_lists_them(assets):
