@@ -220,7 +220,7 @@ KNOWN_VARIABLES = _words(
 PLAYBOOK_VARIABLES = _words(
     "fate_kube_clusters fate_chart_dir fate_charts fate_chart_cache fate_registry_credentials fate_wait_timeout "
     "fate_wait_sleep fate_render_dir fate_render_hosts fate_upgrade_serial fate_delete_confirm fate_delete_namespaces "
-    "fate_delete_servers fate_remove_party fate_remove_confirm fate_logs_dest fate_logs_tail fate_logs_since "
+    "fate_delete_servers fate_remove_party fate_logs_dest fate_logs_tail fate_logs_since "
     "fate_logs_previous fate_cert_dir fate_cert_files fate_cert_rotate fate_cert_rotate_ca fate_verify_pairs "
     "fate_verify_pod fate_verify_task_cores fate_verify_timeout"
 )

@@ -51,6 +51,26 @@ def test_refused_without_the_confirmation(federation):
     assert live_clusters(emulator) == ["fate-10000", "fate-9999", "fate-exchange"]
 
 
+def test_refused_to_delete_a_server_others_still_use(federation):
+    kube, emulator = federation
+    proc = delete(
+        kube,
+        emulator,
+        "--limit",
+        "sandbox_party_9999",
+        "-e",
+        "fate_delete_confirm=sandbox",
+        "-e",
+        "fate_delete_servers=true",
+    )
+    assert proc.returncode != 0
+    assert (
+        "fate_delete_servers=true would delete the KubeFATE server that sandbox-exchange, sandbox-fate-10000 still "
+        "use (outside --limit)"
+    ) in proc.stdout
+    assert emulator.requests() == [] and kube.requests() == []
+
+
 def test_check_mode_writes_nothing(federation):
     kube, emulator = federation
     proc = delete(kube, emulator, "--check", "-e", "fate_delete_confirm=sandbox", "-e", "fate_delete_namespaces=true")
