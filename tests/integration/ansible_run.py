@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -133,3 +134,22 @@ def stored_cluster(emulator, name: str) -> dict:
     clusters = [c for c in body["data"] if c["name"] == name]
     assert len(clusters) == 1, clusters
     return clusters[0]
+
+
+SANDBOX_PASSWORD = "sandbox-demo-only"  # every password of the sandbox inventory
+FAST = ("-e", "fate_wait_sleep=1")
+
+
+@contextlib.contextmanager
+def deployed_sandbox(*args: str, inventory: Path = SANDBOX, kube_options: dict | None = None):
+    """Fresh stand-ins with a sandbox federation deployed by deploy_federation (``args`` are extra options)."""
+    from kube_fake.testing import run_kube_fake
+    from kubefate_emulator.testing import run_emulator
+
+    with (
+        run_kube_fake(**(kube_options or {})) as kube,
+        run_emulator(password=SANDBOX_PASSWORD, job_seconds=1) as emulator,
+    ):
+        proc = run_playbook("deploy_federation", kube, emulator, *FAST, *args, inventory=inventory)
+        assert proc.returncode == 0, proc.stdout[-4000:]
+        yield kube, emulator

@@ -9,21 +9,23 @@ from __future__ import annotations
 import re
 
 import pytest
-from ansible_run import CHARTS, recap, run_playbook
-from kube_fake.testing import run_kube_fake
-from kubefate_emulator.testing import run_emulator
+from ansible_run import CHARTS, FAST, deployed_sandbox, recap, run_playbook
 
 pytestmark = pytest.mark.skipif(not CHARTS.is_dir(), reason="reference KubeFATE charts (../shared) absent")
-PASSWORD = "sandbox-demo-only"
-FAST = ("-e", "fate_wait_sleep=1")
+DELETE_ALL = (
+    "-e",
+    "fate_delete_confirm=sandbox",
+    "-e",
+    "fate_delete_namespaces=true",
+    "-e",
+    "fate_delete_servers=true",
+)
 
 
 @pytest.fixture(scope="module")
 def federation():
-    with run_kube_fake() as kube, run_emulator(password=PASSWORD, job_seconds=1) as emulator:
-        proc = run_playbook("deploy_federation", kube, emulator, *FAST)
-        assert proc.returncode == 0, proc.stdout[-4000:]
-        yield kube, emulator
+    with deployed_sandbox() as standins:
+        yield standins
 
 
 def delete(kube, emulator, *args):
@@ -82,16 +84,7 @@ def test_check_mode_writes_nothing(federation):
 
 def test_delete_in_order_then_rerun(federation):
     kube, emulator = federation
-    proc = delete(
-        kube,
-        emulator,
-        "-e",
-        "fate_delete_confirm=sandbox",
-        "-e",
-        "fate_delete_namespaces=true",
-        "-e",
-        "fate_delete_servers=true",
-    )
+    proc = delete(kube, emulator, *DELETE_ALL)
     assert proc.returncode == 0, proc.stdout[-6000:]
     deletes = [r["path"] for r in emulator.writes() if r["method"] == "DELETE"]
     assert len(deletes) == 3 and all(p.startswith("/v1/cluster/") for p in deletes), deletes
@@ -109,16 +102,7 @@ def test_delete_in_order_then_rerun(federation):
     assert re.search(r"9999\s+fate\s+fate-9999\s+fate v2.0.0\s+sandbox\s+Deleted\s+delete", proc.stdout)
     assert "3 clusters, 3 changed by this run" in proc.stdout
 
-    again = delete(
-        kube,
-        emulator,
-        "-e",
-        "fate_delete_confirm=sandbox",
-        "-e",
-        "fate_delete_namespaces=true",
-        "-e",
-        "fate_delete_servers=true",
-    )
+    again = delete(kube, emulator, *DELETE_ALL)
     assert again.returncode == 0, again.stdout[-6000:]
     assert emulator.requests() == [], "the deleted KubeFATE server was asked for something"
     assert kube.writes(include_dry_run=False) == []

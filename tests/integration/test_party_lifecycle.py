@@ -11,12 +11,9 @@ import shutil
 
 import pytest
 import yaml
-from ansible_run import CHARTS, SANDBOX, run_playbook, stored_cluster
-from kube_fake.testing import run_kube_fake
-from kubefate_emulator.testing import run_emulator
+from ansible_run import CHARTS, SANDBOX, deployed_sandbox, run_playbook, stored_cluster
 
 pytestmark = pytest.mark.skipif(not CHARTS.is_dir(), reason="reference KubeFATE charts (../shared) absent")
-PASSWORD = "sandbox-demo-only"
 # FATE 1.11.2: the parties' rollsite sends everything to the exchange, so only the exchange lists the parties.
 # (FATE 2.0.0's osx lists every peer, at the exchange's address: there every party's table changes too.)
 FAST = ("-e", "fate_wait_sleep=1", "-e", "fate_version=1.11.2")
@@ -33,10 +30,8 @@ def with_party(inventory, party_id):
 
 @pytest.fixture(scope="module")
 def standins():
-    with run_kube_fake() as kube, run_emulator(password=PASSWORD, job_seconds=1) as emulator:
-        proc = run_playbook("deploy_federation", kube, emulator, *FAST)
-        assert proc.returncode == 0, proc.stdout[-4000:]
-        yield kube, emulator
+    with deployed_sandbox(*FAST) as standins:
+        yield standins
 
 
 def writes(emulator):

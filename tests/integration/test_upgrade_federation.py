@@ -10,20 +10,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from ansible_run import CHARTS, recap, run_playbook, stored_cluster
-from kube_fake.testing import run_kube_fake
-from kubefate_emulator.testing import run_emulator
+from ansible_run import CHARTS, FAST, deployed_sandbox, recap, run_playbook, stored_cluster
 
 pytestmark = pytest.mark.skipif(not CHARTS.is_dir(), reason="reference KubeFATE charts (../shared) absent")
-PASSWORD = "sandbox-demo-only"
-FAST = ("-e", "fate_wait_sleep=1")
 
 
 @pytest.fixture(scope="module")
 def federation_1_11():
-    with run_kube_fake() as kube, run_emulator(password=PASSWORD, job_seconds=1) as emulator:
-        proc = run_playbook("deploy_federation", kube, emulator, "-e", "fate_version=1.11.2", *FAST)
-        assert proc.returncode == 0, proc.stdout[-4000:]
+    with deployed_sandbox("-e", "fate_version=1.11.2") as (kube, emulator):
         assert stored_cluster(emulator, "fate-9999")["chart_version"] == "v1.11.2"
         yield kube, emulator
 
