@@ -1125,6 +1125,7 @@ def refused_run(standins, inventory: Path, json_output: bool = True) -> Outcome:
     outcome = deploy(kube, emulator.url, inventory=inventory, json_output=json_output)
     assert emulator.requests() == [], "KubeFATE was called"
     assert kube.requests() == [], "Kubernetes was called"
+    assert_no_secrets(outcome.text, {"inventory password": KEY, "sandbox password": PASSWORD})
     return outcome
 
 
