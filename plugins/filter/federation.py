@@ -29,8 +29,15 @@ _EXTRA_VARS = ("group_names",)
 
 def _plain(value):
     """Ansible's lazy/tagged containers and strings (vault values included) -> plain Python data."""
-    if value is None or isinstance(value, (bool, int, float)):
+    if value is None:
         return value
+    # Ansible tags scalars (_AnsibleTaggedInt...): plain types keep error messages and comparisons plain.
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
     if isinstance(value, str):
         return str(value)
     if isinstance(value, Mapping):

@@ -91,6 +91,10 @@ class JobError(Exception):
         self.seconds = seconds
 
 
+class AbandonedJob(JobError):
+    """A job whose record stopped changing while it is still active: KubeFATE no longer works on it."""
+
+
 def sub_job_table(job):
     """The sub-jobs of a job as a list sorted by module name, with seconds to become Available."""
     rows = []
@@ -161,12 +165,22 @@ def describe_failure(client, job, reason):
     return "; ".join(parts)
 
 
-def wait_job(client, uuid, timeout, sleep, clock=time.monotonic, pause=time.sleep, job=None):
+def stale_after(timeout):
+    """Seconds without any change after which an active job counts as abandoned.
+
+    KubeFATE rewrites a running job's record at every poll of its workloads (each second for an install, every
+    five for an update), so a record that stays the same this long belongs to a job nobody works on.
+    """
+    return min(STALE_JOB_SECONDS, timeout / 2)
+
+
+def wait_job(client, uuid, timeout, sleep, clock=time.monotonic, pause=time.sleep, job=None, abandon=False):
     """Poll a job until it is terminal; return it when ``Success``, raise ``JobError`` otherwise.
 
     The deadline is the client's own: KubeFATE jobs can stay ``Running`` forever (server restarted,
-    job row deleted). A job whose record did not change for ``STALE_JOB_SECONDS`` is reported as one
-    that will never finish.
+    job row deleted). A job whose record did not change for ``stale_after(timeout)`` is reported as one
+    that will never finish; with ``abandon`` an ``AbandonedJob`` is raised as soon as that is seen, so that
+    the caller can take the cluster over instead of waiting for the deadline.
     """
     start = clock()
     deadline = start + timeout
@@ -187,13 +201,19 @@ def wait_job(client, uuid, timeout, sleep, clock=time.monotonic, pause=time.slee
             }.get(status, f"ended {status}")
             raise JobError(describe_failure(client, job, reason), job=job)
         now = clock()
+        if abandon and now - last_change[1] >= stale_after(timeout):
+            raise AbandonedJob(
+                f"job {job.get('uuid')} ({job.get('method')}) is still {status} but has not changed for "
+                f"{int(now - last_change[1])}s: KubeFATE abandoned it (the server restarted?)",
+                job=job,
+            )
         if now >= deadline:
             idle = now - last_change[1]
-            if idle >= min(STALE_JOB_SECONDS, timeout / 2):
+            if idle >= stale_after(timeout):
                 reason = (
                     f"is still {status} but has not changed for {int(idle)}s: KubeFATE is no longer working on "
-                    "it (the server restarted?) and it will never finish; check the cluster with "
-                    "fateops.kubefate.cluster_info, then re-run the deployment or delete the cluster"
+                    "it (the server restarted?) and it will never finish; re-run: the cluster module then "
+                    "takes the cluster over from the abandoned job (check it first with fateops.kubefate.cluster_info)"
                 )
             else:
                 reason = f"still {status} after {int(now - start)}s (wait_timeout {timeout}s)"
@@ -201,11 +221,11 @@ def wait_job(client, uuid, timeout, sleep, clock=time.monotonic, pause=time.slee
         pause(max(0.0, min(sleep, deadline - now)))
 
 
-def timed_wait(client, job, timeout, sleep):
+def timed_wait(client, job, timeout, sleep, abandon=False):
     """``wait_job`` from a job record, returning (finished job, seconds waited); a ``JobError`` carries the seconds."""
     start = time.monotonic()
     try:
-        job = wait_job(client, job["uuid"], timeout, sleep, job=job)
+        job = wait_job(client, job["uuid"], timeout, sleep, job=job, abandon=abandon)
     except JobError as exc:
         exc.seconds = round(time.monotonic() - start, 1)
         raise

@@ -1602,7 +1602,8 @@ def build_plan(hostvars, hosts=None):
 
     namespaces = {}
     for h in records:
-        if h.namespace and h.kube_cluster:
+        derived_from_bad_id = h.party_id is None and "fate_namespace" not in h.vars
+        if h.namespace and h.kube_cluster and not derived_from_bad_id:
             namespaces.setdefault((h.kube_cluster, h.namespace), []).append(h)
     for (kube, ns), hs in sorted(namespaces.items()):
         if len(hs) > 1:

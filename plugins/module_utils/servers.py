@@ -95,8 +95,8 @@ def kube_cluster_plan(plan, kube_clusters, default_domain="example.com", charts=
     if not isinstance(kube_clusters, dict):
         return {
             "kube_clusters": {},
-            "errors": ["fate_kube_clusters: must be a mapping of cluster name to settings"],
-            "warnings": [],
+            "errors": [*errors, "fate_kube_clusters: must be a mapping of cluster name to settings"],
+            "warnings": warnings,
         }
     used = {}
     clusters = (plan or {}).get("clusters", {})

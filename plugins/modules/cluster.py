@@ -13,7 +13,10 @@ description:
     specification differs from the desired one, and left alone when they are equal.
   - With O(state=absent) the cluster is deleted by UUID; a cluster that is already gone is not an error.
   - When a KubeFATE job for the same cluster is still in flight (for example after an interrupted run),
-    the module waits for that job instead of starting another one.
+    the module waits for that job instead of starting another one. A job KubeFATE abandoned (still active, but
+    its record has not changed for C(min(60, wait_timeout/2)) seconds, as after a KubeFATE restart) is not
+    waited for: the module takes the cluster over, re-applying the cluster.yaml to a cluster left
+    C(Creating) or C(Updating), or deleting it with O(state=absent).
   - A change of chart version is an upgrade (KubeFATE runs its C(fate-upgrade-manager) job first for chart
     C(fate)). A move to another chart, to an older version, or a version upgrade of chart C(fate) from 1.7.1
     or older is refused before any change, in check mode too, with the reason; KubeFATE cannot do them.
@@ -170,6 +173,13 @@ changed_paths:
   returned: when the cluster exists with O(state=present)
   type: list
   elements: str
+abandoned_jobs:
+  description:
+    - UUIDs of jobs for this cluster that KubeFATE abandoned (still active, but their record stopped changing,
+      for example after a KubeFATE restart). The task did not wait for them again; it took the cluster over.
+  returned: when such a job was found
+  type: list
+  elements: str
 api_calls:
   description: Number of KubeFATE API requests the task made.
   returned: always
@@ -178,6 +188,7 @@ api_calls:
 
 from ansible.module_utils.common.yaml import HAS_YAML, yaml_dump, yaml_load
 from ansible_collections.fateops.kubefate.plugins.module_utils.common import (
+    AbandonedJob,
     JobError,
     KubefateModule,
     active_jobs_for,
@@ -202,6 +213,8 @@ from ansible_collections.fateops.kubefate.plugins.module_utils.spec import (
 from ansible_collections.fateops.kubefate.plugins.module_utils.upgrade import transition
 
 NO_CHANGE_TEXT = "the configuration file did not change"
+#: Cluster states only a running job moves on from; without one the cluster is not up to date.
+UNFINISHED_STATUSES = ("Creating", "Updating", "Pending")
 IDENTITY = (
     ("name", "name"),
     ("namespace", "namespace"),
@@ -278,10 +291,14 @@ class ClusterRunner:
         self.client = module.client
         self.result = {"changed": False, "uuid": "", "operation": "none"}
         self.started = None
+        self.abandoned = []
+        self.notes = []
 
     # ----------------------------------------------------------- helpers
     def finish(self, msg, **extra):
         self.result.update(extra)
+        if self.abandoned:
+            msg += f"; took the cluster over from the abandoned job {', '.join(short(u) for u in self.abandoned)}"
         self.result["msg"] = msg
         self.result["api_calls"] = self.module.api_calls()
         self.module.exit_json(**self.result)
@@ -302,10 +319,14 @@ class ClusterRunner:
         if job.get("cluster_id"):
             self.result["uuid"] = job["cluster_id"]
 
-    def wait(self, job):
+    def wait(self, job, abandon=False):
         p = self.module.params
         try:
-            job, self.result["duration"] = timed_wait(self.client, job, p["wait_timeout"], p["wait_sleep"])
+            job, self.result["duration"] = timed_wait(
+                self.client, job, p["wait_timeout"], p["wait_sleep"], abandon=abandon
+            )
+        except AbandonedJob:
+            raise
         except JobError as exc:
             self.result["duration"] = exc.seconds
             self.fail(str(exc), exc.job)
@@ -321,9 +342,14 @@ class ClusterRunner:
         return f"job {short(job.get('uuid'))} {job.get('status')}{timing}"
 
     def settle_inflight(self, name, namespace, uuid):
-        """Wait for (or report) a job that is already running for this cluster. Returns True if one was found."""
+        """Wait for (or report) a job that is already running for this cluster.
+
+        Returns True when one was found and has finished. A job KubeFATE abandoned (its record no longer
+        changes: the server restarted while it ran) is not waited for again: it is noted in ``self.abandoned``
+        and the caller takes the cluster over.
+        """
         jobs = self.client.list_jobs()
-        inflight = active_jobs_for(jobs, name, namespace, uuid)
+        inflight = [j for j in active_jobs_for(jobs, name, namespace, uuid) if j.get("uuid") not in self.abandoned]
         if not inflight:
             return False
         job = inflight[-1]
@@ -334,7 +360,13 @@ class ClusterRunner:
                 "not starting another",
                 operation="in_flight",
             )
-        self.wait(job)
+        try:
+            self.wait(job, abandon=True)
+        except AbandonedJob as exc:
+            self.abandoned.append(job["uuid"])
+            self.result["abandoned_jobs"] = list(self.abandoned)
+            self.notes.append(str(exc))
+            return self.settle_inflight(name, namespace, uuid)
         return True
 
     # ----------------------------------------------------------- present
@@ -389,8 +421,30 @@ class ClusterRunner:
             self.result["cluster"] = public_cluster(self.client.get_cluster(job["cluster_id"]))
         self.finish(f"cluster {name} installed, {self.outcome(job)}")
 
+    def reinstall(self, args, desired, existing):
+        """An install KubeFATE abandoned: the cluster never ran under KubeFATE; delete its record and install anew."""
+        module, name = self.module, args["name"]
+        if module.check_mode:
+            self.result["operation"] = "install"
+            self.finish(f"cluster {name} would be installed again (its install job was abandoned)", changed=True)
+        p = self.module.params
+        try:
+            job = self.client.delete_cluster(existing["uuid"], name)
+            timed_wait(self.client, job, p["wait_timeout"], p["wait_sleep"])
+        except JobError as exc:
+            # Its release may never have been installed: helm uninstall then fails, the record is gone all the same.
+            if (self.client.find_cluster(name, args["namespace"]) or {}).get("status") not in (None, "Deleted"):
+                self.fail(f"cluster {name}: could not remove the abandoned install: {exc}", exc.job)
+        except KubefateError as exc:
+            if not is_not_found(exc):
+                self.fail(f"cluster {name}: could not remove the abandoned install: {exc.server_text or exc}")
+        self.result["changed"] = True
+        return self.install(args, desired, True)
+
     def update(self, args, desired, existing, waited):
         module, name = self.module, args["name"]
+        if self.abandoned and existing.get("status") == "Creating":
+            return self.reinstall(args, desired, existing)
         self.result["uuid"] = existing.get("uuid", "")
         self.result["cluster"] = public_cluster(existing)
         stored = existing.get("Spec") or {}
@@ -401,7 +455,8 @@ class ClusterRunner:
         same_chart = operation == "update"
         paths = changed_paths(desired, stored)
         self.result["changed_paths"] = paths
-        if same_chart and specs_equal(desired, stored):
+        unfinished = existing.get("status") in UNFINISHED_STATUSES
+        if same_chart and specs_equal(desired, stored) and not unfinished:
             note = " (after waiting for the job in flight)" if waited else ""
             return self.finish(f"cluster {name} is up to date ({existing.get('status')}){note}")
         if refusal:
@@ -416,16 +471,22 @@ class ClusterRunner:
                 "after_header": f"{name} (desired)",
             }
         what = ", ".join(paths[:6]) + (f" and {len(paths) - 6} more" if len(paths) > 6 else "")
+        if unfinished and not paths and same_chart:
+            what = f"re-applied: KubeFATE left it {existing.get('status')} with no job working on it"
         if not same_chart:
-            what = f"chart {current_chart} {current_version} -> {args['chart_version']}" + (
-                f"; {what}" if what else ""
-            )
+            what = f"chart {current_chart} {current_version} -> {args['chart_version']}" + (f"; {what}" if what else "")
         if module.check_mode:
             self.finish(f"cluster {name} would be {self.result['operation']}d: {what}", changed=True)
         args["Keep_upgrade_job"] = bool(module.params["keep_upgrade_job"])
         try:
             job = self.client.update_cluster(args)
         except KubefateError as exc:
+            if NO_CHANGE_TEXT in exc.server_text and unfinished:
+                self.fail(
+                    f"cluster {name} is {existing.get('status')} but no KubeFATE job works on it, and KubeFATE "
+                    f"refuses to re-apply the same cluster.yaml ({NO_CHANGE_TEXT}); delete it (state=absent) and "
+                    "re-run to install it anew"
+                )
             if NO_CHANGE_TEXT in exc.server_text:
                 self.result["operation"] = "none"
                 return self.finish(f"cluster {name} is up to date (KubeFATE: {NO_CHANGE_TEXT})")

@@ -563,8 +563,8 @@ def test_restart_during_the_wait_stops_at_the_deadline_with_what_to_do():
         assert message.startswith(f"cluster {name}: job "), message
         assert "(ClusterInstall) is still Running but has not changed for" in message
         assert "it will never finish" in message and "the server restarted?" in message
-        assert "check the cluster with fateops.kubefate.cluster_info" in message
-        assert "re-run the deployment or delete the cluster" in message
+        assert "re-run: the cluster module then takes the cluster over from the abandoned job" in message
+        assert "fateops.kubefate.cluster_info" in message
     # Each wait stopped at its own deadline, not KubeFATE's hour.
     durations = {h: r["duration"] for h, r in outcome.cluster_results() if r.get("failed")}
     assert set(durations) == set(failures), durations
@@ -594,11 +594,6 @@ def test_restart_during_the_wait_stops_at_the_deadline_with_what_to_do():
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cluster module: a job orphaned by a KubeFATE restart stays 'in flight' for ever, so re-running the "
-    "deployment (as the failure message advises) waits for it again and fails the same way",
-)
 def test_rerun_after_a_restart_converges(tmp_path):
     """Follow the advice of scenario 2: after the restart, re-run. The cluster module must not wait for a job
     that KubeFATE abandoned (its record no longer changes) but converge the cluster."""
@@ -1191,11 +1186,6 @@ def test_bad_kube_clusters_and_chart_sources_are_refused_before_any_call(kube_re
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="servers.kube_cluster_plan: when fate_kube_clusters is not a mapping it returns early with that one "
-    "error and drops the chart source errors it had already found (fate_charts not a mapping)",
-)
 def test_preflight_reports_chart_errors_with_a_malformed_kube_clusters(model_refusal):
     assert_refused(
         model_refusal.message,
@@ -1203,20 +1193,10 @@ def test_preflight_reports_chart_errors_with_a_malformed_kube_clusters(model_ref
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="federation model: hosts whose party id is missing or invalid get the namespace 'fate-None' and a "
-    "second, confusing error that they share it",
-)
 def test_preflight_reports_a_bad_party_id_once(model_refusal):
     assert "fate-None" not in model_refusal.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="filter kube_cluster_plan: the error names Ansible's internal type (_AnsibleTaggedInt) instead of int "
-    "(values reach servers.py still tagged)",
-)
 def test_preflight_names_plain_types(kube_refusal):
     assert "_AnsibleTagged" not in kube_refusal.message
     assert "fate_kube_clusters.k-kubeconfig-type.kubeconfig: must be a file path, got int" in kube_refusal.message
@@ -1241,11 +1221,6 @@ def test_malformed_yaml_in_group_vars_is_refused(idle_standins, tmp_path):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="deploy_federation: an inventory file Ansible cannot parse only warns; every play matches no host and "
-    "the run ends rc 0, as if the federation were deployed",
-)
 def test_malformed_hosts_file_is_refused(idle_standins, tmp_path):
     inventory = copy_sandbox(tmp_path / "sandbox")
     with (inventory / "hosts.yml").open("a") as handle:
