@@ -15,7 +15,7 @@ description:
   - When a KubeFATE job for the same cluster is still in flight (for example after an interrupted run),
     the module waits for that job instead of starting another one. A job KubeFATE abandoned (still active, but
     its record has not changed for C(min(60, wait_timeout/2)) seconds, as after a KubeFATE restart) is not
-    waited for: the module takes the cluster over, re-applying the cluster.yaml to a cluster left
+    waited for; the module takes the cluster over, re-applying the cluster.yaml to a cluster left
     C(Creating) or C(Updating), or deleting it with O(state=absent).
   - A change of chart version is an upgrade (KubeFATE runs its C(fate-upgrade-manager) job first for chart
     C(fate)). A move to another chart, to an older version, or a version upgrade of chart C(fate) from 1.7.1

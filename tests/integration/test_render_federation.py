@@ -198,3 +198,12 @@ def test_vault_encrypted_secrets(env, tmp_path):
     spec = yaml.safe_load((out / "solo.yaml").read_text())
     assert spec["mysql"]["password"] == "s3cr3t-mysql"
     assert spec["modules"] == ["python", "mysql", "fateboard", "client", "nginx", "pulsar"]
+
+
+def test_render_hosts_subset_keeps_the_whole_federations_routes(env, tmp_path):
+    out = tmp_path / "out"
+    proc = run(env, ROOT / "inventories" / "sandbox", out, "-e", "fate_render_hosts=sandbox-fate-9999")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert sorted(p.name for p in out.iterdir()) == ["sandbox-fate-9999.yaml"]
+    spec = yaml.safe_load((out / "sandbox-fate-9999.yaml").read_text())
+    assert [p["partyId"] for p in spec["osx"]["partyList"]] == [10000]
