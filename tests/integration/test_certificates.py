@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ansible_run import BIN, ROOT, ansible_env
+from ansible_run import BIN, ROOT, ansible_env, recap
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -30,34 +30,14 @@ HOSTS = ("sandbox-exchange", "sandbox-fate-9999", "sandbox-fate-10000")
 PULSAR_KEYS = {"broker.cert.pem", "broker.key-pk8.pem", "ca.cert.pem"}
 PROXY_KEYS = {"proxy.cert.pem", "proxy.key.pem", "ca.cert.pem"}
 
-# The play given to deploy_federation.yml (placed before the parties), after the preflight it needs.
-PLAYBOOK = """
-- name: Preflight | check the whole inventory before any change
-  hosts: all
-  gather_facts: false
-  tasks:
-    - name: Compute the federation plan and refuse a bad inventory
-      ansible.builtin.import_tasks: PREFLIGHT
 
-- name: Certificates | TLS certificates of the Pulsar exchange, in star Pulsar federations
-  hosts: "{{ groups['fate_phase_exchange'] | default([]) + groups['fate_phase_fate'] | default([]) }}"
-  gather_facts: false
-  tags: [certificates]
-  vars:
-    ansible_python_interpreter: "{{ ansible_playbook_python }}"
-  tasks:
-    - name: Issue or take the certificates and create the pulsar-cert and traffic-server-cert secrets
-      ansible.builtin.import_role:
-        name: fateops.kubefate.certificates
-      vars:
-        certificates_cluster: "{{ fate_deploy | default({}) }}"
-        certificates_kube_cluster: "{{ fate_kube | default({}) }}"
-        certificates_plan: "{{ fate_plan | default({}) }}"
-        certificates_dir: "{{ fate_cert_dir | default(inventory_dir ~ '/certificates', true) }}"
-        certificates_files: "{{ fate_cert_files | default({}) }}"
-        certificates_rotate: "{{ fate_cert_rotate | default(false) | bool }}"
-        certificates_rotate_ca: "{{ fate_cert_rotate_ca | default(false) | bool }}"
-"""
+def certificates_playbook() -> str:
+    """deploy_federation's own preflight and certificates plays, nothing else."""
+    plays = yaml.safe_load((ROOT / "playbooks" / "deploy_federation.yml").read_text())
+    chosen = [play for play in plays if play["name"].startswith(("Preflight |", "Certificates |"))]
+    assert len(chosen) == 2, [play["name"] for play in plays]
+    chosen[0]["tasks"][0]["ansible.builtin.import_tasks"] = str(ROOT / "playbooks" / "tasks" / "preflight.yml")
+    return yaml.safe_dump(chosen, sort_keys=False)
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -80,7 +60,7 @@ def pulsar_inventory(target: Path) -> Path:
 def run(kube, workdir: Path, *args: str, inventory: Path | None = None) -> subprocess.CompletedProcess:
     playbook = workdir / "certificates.yml"
     if not playbook.exists():
-        playbook.write_text(PLAYBOOK.replace("PREFLIGHT", str(ROOT / "playbooks" / "tasks" / "preflight.yml")))
+        playbook.write_text(certificates_playbook())
     env = ansible_env(workdir, FATEOPS_SANDBOX_KUBECONFIG=kube.kubeconfig)
     return subprocess.run(
         [str(BIN / "ansible-playbook"), "-i", str(inventory or workdir / "inventory"), str(playbook), *args],
@@ -91,13 +71,6 @@ def run(kube, workdir: Path, *args: str, inventory: Path | None = None) -> subpr
         timeout=600,
         check=False,
     )
-
-
-def recap(output: str) -> dict[str, dict[str, int]]:
-    found = {}
-    for host, counts in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", output, re.M):
-        found[host] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", counts)}
-    return found
 
 
 def secret(kube, name: str, namespace: str) -> dict[str, bytes]:
