@@ -290,9 +290,7 @@ class ClusterRunner:
         self.module = module
         self.client = module.client
         self.result = {"changed": False, "uuid": "", "operation": "none"}
-        self.started = None
         self.abandoned = []
-        self.notes = []
 
     # ----------------------------------------------------------- helpers
     def finish(self, msg, **extra):
@@ -362,10 +360,9 @@ class ClusterRunner:
             )
         try:
             self.wait(job, abandon=True)
-        except AbandonedJob as exc:
+        except AbandonedJob:
             self.abandoned.append(job["uuid"])
             self.result["abandoned_jobs"] = list(self.abandoned)
-            self.notes.append(str(exc))
             return self.settle_inflight(name, namespace, uuid)
         return True
 
